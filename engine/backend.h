@@ -1,0 +1,65 @@
+/* The backend op table (private to the library).
+ * Owns: the contract between the ops front-end (engine/ops*.c) and a backend.
+ * The front-end has already checked dtypes and shapes, resolved negative dims,
+ * allocated `dst` with its final shape and expanded broadcasts into stride-0
+ * views, so a backend only does the math. A backend never allocates during an
+ * op (scratch comes from the caller or from state reserved at init).
+ * `nthreads` (from the context) bounds the threads a heavy op may use. */
+#ifndef WT_ENGINE_BACKEND_H
+#define WT_ENGINE_BACKEND_H
+
+#include <stddef.h>
+
+#include "wavetensor/ops.h"
+
+struct wt_backend {
+    const char *name;
+
+    /* memory */
+    void *(*alloc)(size_t bytes);   /* 64-byte aligned; NULL on failure */
+    void (*free)(void *p);
+    /* host <-> backend memory copies (memcpy for the CPU) */
+    wt_status (*upload)(void *dst, const void *src_host, size_t bytes);
+    wt_status (*download)(void *dst_host, const void *src, size_t bytes);
+
+    /* every op returns WT_OK or an error recorded with wt_error() */
+    wt_status (*fill)(wt_tensor *dst, double v);
+    /* dst = src with dtype conversion; same shape (src may have stride-0 dims) */
+    wt_status (*copy)(wt_tensor *dst, const wt_tensor *src);
+    /* f32; dst and x same shape (dst may alias x) */
+    wt_status (*unary)(wt_unary_op op, wt_tensor *dst, const wt_tensor *x, float param);
+    /* f32; a, b already broadcast to dst's shape (dst may alias a) */
+    wt_status (*binary)(wt_binary_op op, wt_tensor *dst, const wt_tensor *a, const wt_tensor *b);
+    wt_status (*affine)(wt_tensor *dst, const wt_tensor *x, float scale, float bias);
+    /* a [.., M, K] f32, b [.., K, N] f32/f16/bf16, dst [.., M, N]; leading
+     * dims of a and b already broadcast to dst's (stride 0 where broadcast) */
+    wt_status (*matmul)(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int nthreads);
+    /* dst has src's shape with dim replaced by numel(idx) entries (idx flat
+     * i64, already range-checked) */
+    wt_status (*index_select)(wt_tensor *dst, const wt_tensor *src, int dim, const wt_tensor *idx);
+    wt_status (*scatter_set)(wt_tensor *dst, int dim, const wt_tensor *idx, const wt_tensor *src);
+    /* mask NULL or broadcast to x's shape */
+    wt_status (*softmax)(wt_tensor *dst, const wt_tensor *x, float scale, const wt_tensor *mask,
+                         wt_mask_kind kind, int64_t window);
+    wt_status (*rms_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps);
+    wt_status (*layer_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
+                            const wt_tensor *b, float eps);
+    wt_status (*group_norm)(wt_tensor *dst, const wt_tensor *x, int groups, const wt_tensor *w,
+                            const wt_tensor *b, float eps);
+    /* dst has keepdim shape (size 1 at dim) */
+    wt_status (*reduce)(wt_reduce_op op, wt_tensor *dst, const wt_tensor *x, int dim);
+    /* x, dst [B, T, H, hd]; pos [B, T] (stride 0 on B when shared) */
+    wt_status (*rope)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *pos, float base,
+                      wt_rope_layout layout);
+    wt_status (*conv1d)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
+                        const wt_tensor *bias, int stride, int pad_left, int dilation, int groups,
+                        int nthreads);
+    wt_status (*conv_transpose1d)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
+                                  const wt_tensor *bias, int stride, int padding, int dilation,
+                                  int groups);
+    wt_status (*glu)(wt_tensor *dst, const wt_tensor *x, int dim);
+    wt_status (*pad)(wt_tensor *dst, const wt_tensor *x, int dim, int64_t left,
+                     wt_pad_mode mode, double value);
+};
+
+#endif

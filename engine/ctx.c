@@ -1,0 +1,175 @@
+/* Contexts: heap and arena allocation of tensors, sticky errors. */
+#include "engine/ctx_impl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WT_ALIGN 64
+
+static size_t align_up(size_t n) { return (n + WT_ALIGN - 1) & ~(size_t)(WT_ALIGN - 1); }
+
+static wt_ctx *ctx_new(const wt_backend *be) {
+    if (!be) be = wt_cpu_backend();
+    wt_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        wt_error(WT_ERR_NOMEM, "out of memory creating a context");
+        return NULL;
+    }
+    ctx->backend = be;
+    ctx->threads = 1;
+    ctx->sys_allocs = 1;
+    return ctx;
+}
+
+wt_ctx *wt_ctx_new_heap(const wt_backend *be) { return ctx_new(be); }
+
+wt_ctx *wt_ctx_new_arena(const wt_backend *be, size_t bytes, size_t max_tensors) {
+    wt_ctx *ctx = ctx_new(be);
+    if (!ctx) return NULL;
+    ctx->is_arena = 1;
+    ctx->capacity = align_up(bytes ? bytes : 1);
+    ctx->max_descs = max_tensors ? max_tensors : 1;
+    ctx->arena = ctx->backend->alloc(ctx->capacity);
+    ctx->descs = calloc(ctx->max_descs, sizeof *ctx->descs);
+    ctx->sys_allocs += 2;
+    if (!ctx->arena || !ctx->descs) {
+        wt_error(WT_ERR_NOMEM, "cannot reserve an arena of %zu bytes", ctx->capacity);
+        wt_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+wt_ctx *wt_ctx_new_arena_like(const wt_ctx *planned) {
+    /* The margin covers alignment differences between plan and replay; the
+     * work itself is the same every step, so no more is needed. */
+    size_t bytes = planned->peak + planned->peak / 64 + 4096;
+    size_t descs = planned->peak_descs + planned->peak_descs / 16 + 16;
+    wt_ctx *ctx = wt_ctx_new_arena(planned->backend, bytes, descs);
+    if (ctx) ctx->threads = planned->threads;
+    return ctx;
+}
+
+static void heap_release(wt_ctx *ctx) {
+    wt_heap_item *it = ctx->items;
+    while (it) {
+        wt_heap_item *next = it->next;
+        if (it->ptr) ctx->backend->free(it->ptr);
+        free(it);
+        it = next;
+    }
+    ctx->items = NULL;
+}
+
+void wt_ctx_free(wt_ctx *ctx) {
+    if (!ctx) return;
+    heap_release(ctx);
+    if (ctx->arena) ctx->backend->free(ctx->arena);
+    free(ctx->descs);
+    free(ctx);
+}
+
+void wt_ctx_reset(wt_ctx *ctx) {
+    if (!ctx->is_arena) heap_release(ctx);
+    ctx->used = 0;
+    ctx->ndescs = 0;
+    wt_ctx_clear_error(ctx);
+}
+
+const wt_backend *wt_ctx_backend(const wt_ctx *ctx) { return ctx->backend; }
+size_t wt_ctx_used_bytes(const wt_ctx *ctx) { return ctx->used; }
+size_t wt_ctx_peak_bytes(const wt_ctx *ctx) { return ctx->peak; }
+size_t wt_ctx_peak_tensors(const wt_ctx *ctx) { return ctx->peak_descs; }
+size_t wt_ctx_capacity(const wt_ctx *ctx) { return ctx->is_arena ? ctx->capacity : 0; }
+uint64_t wt_ctx_sys_allocs(const wt_ctx *ctx) { return ctx->sys_allocs; }
+
+void wt_ctx_set_threads(wt_ctx *ctx, int n) { ctx->threads = n < 1 ? 1 : n; }
+int wt_ctx_threads(const wt_ctx *ctx) { return ctx->threads; }
+
+static int heap_track(wt_ctx *ctx, void *ptr, size_t bytes, int is_desc) {
+    wt_heap_item *it = malloc(sizeof *it);
+    ctx->sys_allocs++;
+    if (!it) return 0;
+    it->ptr = ptr;
+    it->bytes = bytes;
+    it->is_desc = is_desc;
+    it->next = ctx->items;
+    ctx->items = it;
+    return 1;
+}
+
+void *wt_ctx_alloc(wt_ctx *ctx, size_t bytes) {
+    size_t n = align_up(bytes ? bytes : 1);
+    void *p;
+    if (ctx->is_arena) {
+        if (n > ctx->capacity - ctx->used) {
+            wt_ctx_fail(ctx, WT_ERR_NOMEM,
+                        "arena exhausted: %zu bytes asked, %zu of %zu free (plan the arena with a dry run)",
+                        bytes, ctx->capacity - ctx->used, ctx->capacity);
+            return NULL;
+        }
+        p = ctx->arena + ctx->used;
+    } else {
+        p = ctx->backend->alloc(n);
+        ctx->sys_allocs++;
+        if (!p || !heap_track(ctx, p, n, 0)) {
+            if (p) ctx->backend->free(p);
+            wt_ctx_fail(ctx, WT_ERR_NOMEM, "out of memory allocating %zu bytes", bytes);
+            return NULL;
+        }
+    }
+    ctx->used += n;
+    if (ctx->used > ctx->peak) ctx->peak = ctx->used;
+    return p;
+}
+
+wt_tensor *wt_ctx_new_desc(wt_ctx *ctx) {
+    wt_tensor *t;
+    if (ctx->is_arena) {
+        if (ctx->ndescs >= ctx->max_descs) {
+            wt_ctx_fail(ctx, WT_ERR_NOMEM, "arena exhausted: more than %zu tensors in one step",
+                        ctx->max_descs);
+            return NULL;
+        }
+        t = &ctx->descs[ctx->ndescs];
+        memset(t, 0, sizeof *t);
+    } else {
+        /* the list item and the descriptor share one allocation */
+        wt_heap_item *it = calloc(1, sizeof *it + sizeof(wt_tensor) + 16);
+        ctx->sys_allocs++;
+        if (!it) {
+            wt_ctx_fail(ctx, WT_ERR_NOMEM, "out of memory allocating a tensor");
+            return NULL;
+        }
+        it->is_desc = 1;
+        it->next = ctx->items;
+        ctx->items = it;
+        t = (wt_tensor *)(void *)((unsigned char *)it + ((sizeof *it + 15) & ~(size_t)15));
+    }
+    ctx->ndescs++;
+    if (ctx->ndescs > ctx->peak_descs) ctx->peak_descs = ctx->ndescs;
+    t->backend = ctx->backend;
+    return t;
+}
+
+wt_status wt_ctx_status(const wt_ctx *ctx) { return ctx->status; }
+const char *wt_ctx_error(const wt_ctx *ctx) { return ctx->error; }
+
+wt_status wt_ctx_fail(wt_ctx *ctx, wt_status s, const char *fmt, ...) {
+    if (ctx->status == WT_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+        va_end(ap);
+        ctx->status = s;
+    }
+    wt_error(s, "%s", ctx->error);
+    return s;
+}
+
+void wt_ctx_clear_error(wt_ctx *ctx) {
+    ctx->status = WT_OK;
+    ctx->error[0] = '\0';
+}

@@ -1,0 +1,3 @@
+#include "wavetensor/wavetensor.h"
+
+const char *wt_version(void) { return WT_VERSION_STRING; }

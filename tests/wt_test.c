@@ -1,0 +1,73 @@
+#include "wt_test.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t g_alloc_calls;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__real_aligned_alloc(size_t a, size_t n);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+
+void *__wrap_malloc(size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { atomic_fetch_add(&g_alloc_calls, 1); return __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_realloc(p, n); }
+void __wrap_free(void *p) { __real_free(p); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_aligned_alloc(a, n); }
+int __wrap_posix_memalign(void **p, size_t a, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_posix_memalign(p, a, n); }
+
+uint64_t wt_test_alloc_calls(void) { return atomic_load(&g_alloc_calls); }
+
+const char *wt_test_golden(char *buf, size_t n, const char *rel) {
+    snprintf(buf, n, "%s/%s", WT_GOLDEN_DIR, rel);
+    return buf;
+}
+
+const char *wt_test_data(char *buf, size_t n, const char *rel) {
+    snprintf(buf, n, "%s/%s", WT_DATA_DIR, rel);
+    return buf;
+}
+
+void wt_test_rng_seed(wt_test_rng *r, uint64_t seed) { r->s = seed ? seed : 0x9E3779B97F4A7C15ull; }
+
+float wt_test_uniform(wt_test_rng *r, float lo, float hi) {
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    uint64_t x = r->s * 2685821657736338717ull;
+    double u = (double)(x >> 11) / 9007199254740992.0;
+    return (float)(lo + (hi - lo) * u);
+}
+
+void wt_test_fill_uniform(wt_tensor *t, wt_test_rng *r, float lo, float hi) {
+    int64_t n = wt_numel(t);
+    for (int64_t i = 0; i < n; i++) wt_set_flat(t, i, wt_test_uniform(r, lo, hi));
+}
+
+double wt_test_max_abs_diff(const float *a, const float *b, int64_t n) {
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || isnan(d)) m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+double wt_test_rms(const float *a, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += (double)a[i] * a[i];
+    return n ? sqrt(s / (double)n) : 0;
+}
+
+int wt_test_run(Suite *s) {
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

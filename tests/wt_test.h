@@ -1,0 +1,36 @@
+/* Shared helpers for the Check suites: malloc counting (through the linker's
+ * --wrap, see tests/CMakeLists.txt), paths to the golden data, a seeded RNG
+ * and array comparison. */
+#ifndef WT_TEST_H
+#define WT_TEST_H
+
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "wavetensor/wavetensor.h"
+
+/* Allocation calls (malloc, calloc, realloc, aligned_alloc, posix_memalign)
+ * made by the library and the test since process start, on any thread. */
+uint64_t wt_test_alloc_calls(void);
+
+/* Path under ../shared/golden or ../shared/data (static buffer per call site
+ * is not used: the result is written into buf). */
+const char *wt_test_golden(char *buf, size_t n, const char *rel);
+const char *wt_test_data(char *buf, size_t n, const char *rel);
+
+/* Deterministic RNG (xorshift64*): uniform in [lo, hi). */
+typedef struct { uint64_t s; } wt_test_rng;
+void wt_test_rng_seed(wt_test_rng *r, uint64_t seed);
+float wt_test_uniform(wt_test_rng *r, float lo, float hi);
+/* Fill a CPU tensor (any strides, any float dtype) with uniform values. */
+void wt_test_fill_uniform(wt_tensor *t, wt_test_rng *r, float lo, float hi);
+
+/* Max |a-b| over n floats, and RMS of b. */
+double wt_test_max_abs_diff(const float *a, const float *b, int64_t n);
+double wt_test_rms(const float *a, int64_t n);
+
+/* Runs a suite with Check's normal runner; returns the process exit code. */
+int wt_test_run(Suite *s);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wavetensor needs, only those missing.
+# Sourced by tools/main.sh and tools/test.sh; safe to run again.
+set -euo pipefail
+
+WT_PACKAGES=(
+  cmake gcc pkg-config          # build
+  check libsubunit-dev          # unit tests (Check)
+  libcjson-dev                  # JSON configs
+  libopenblas-dev               # CPU GEMM (CBLAS)
+  libsndfile1-dev               # audio files
+  libsamplerate0-dev            # resampling
+)
+
+missing=()
+for p in "${WT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "wavetensor setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
