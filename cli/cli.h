@@ -24,5 +24,19 @@ int wt_cli_fail(int code, const char *fmt, ...)
 
 int wt_cmd_info(int argc, char **argv);
 int wt_cmd_selfcheck(int argc, char **argv);
+int wt_cmd_denoise(int argc, char **argv);
+int wt_cmd_llama(int argc, char **argv);
+int wt_cmd_bench(int argc, char **argv);
+
+int wt_cmd_mimi(int argc, char **argv);
+int wt_cmd_encode(int argc, char **argv);
+int wt_cmd_decode(int argc, char **argv);
+int wt_cmd_bench_mimi(int argc, char **argv);
+
+/* cli/cmd_live.c: real-time commands. */
+int wt_cmd_live(int argc, char **argv);
+int wt_cmd_record(int argc, char **argv);
+int wt_cmd_play(int argc, char **argv);
+int wt_cmd_devices(int argc, char **argv);
 
 #endif

@@ -77,9 +77,8 @@ bool wt_ops_broadcast_shape_(wt_ctx *ctx, const char *op, const wt_tensor *a, co
     return true;
 }
 
-const wt_tensor *wt_ops_expand_(wt_ctx *ctx, const char *op, const wt_tensor *t, int ndim,
-                                const int64_t *shape) {
-    if (t->ndim == ndim && memcmp(t->shape, shape, sizeof(int64_t) * (size_t)ndim) == 0) return t;
+bool wt_ops_expand_into_(wt_ctx *ctx, const char *op, const wt_tensor *t, int ndim,
+                         const int64_t *shape, wt_tensor *out) {
     bool ok = t->ndim <= ndim;
     for (int i = 0; ok && i < t->ndim; i++) {
         int64_t have = t->shape[i], want = shape[i + ndim - t->ndim];
@@ -91,9 +90,28 @@ const wt_tensor *wt_ops_expand_(wt_ctx *ctx, const char *op, const wt_tensor *t,
         memcpy(tmp.shape, shape, sizeof(int64_t) * (size_t)ndim);
         wt_ctx_fail(ctx, WT_ERR_INVALID, "%s: shape %s does not broadcast to shape %s", op,
                     wt_shape_str(t, sa, sizeof sa), wt_shape_str(&tmp, sb, sizeof sb));
-        return NULL;
+        return false;
     }
-    return wt_broadcast_to(ctx, t, ndim, shape);
+    *out = *t;
+    int off = ndim - t->ndim;
+    out->ndim = ndim;
+    for (int i = ndim - 1; i >= 0; i--) {
+        int j = i - off;
+        bool keep = j >= 0 && t->shape[j] == shape[i];
+        out->stride[i] = keep ? t->stride[j] : 0;
+        out->shape[i] = shape[i];
+    }
+    return true;
+}
+
+const wt_tensor *wt_ops_expand_(wt_ctx *ctx, const char *op, const wt_tensor *t, int ndim,
+                                const int64_t *shape) {
+    if (t->ndim == ndim && memcmp(t->shape, shape, sizeof(int64_t) * (size_t)ndim) == 0) return t;
+    wt_tensor tmp;
+    if (!wt_ops_expand_into_(ctx, op, t, ndim, shape, &tmp)) return NULL;
+    wt_tensor *v = wt_ctx_new_desc(ctx);
+    if (v) *v = tmp;
+    return v;
 }
 
 bool wt_ops_check_(wt_ctx *ctx, const char *op, wt_status s) {

@@ -39,6 +39,11 @@ bool wt_ops_broadcast_shape_(wt_ctx *ctx, const char *op, const wt_tensor *a, co
 const wt_tensor *wt_ops_expand_(wt_ctx *ctx, const char *op, const wt_tensor *t, int ndim,
                                 const int64_t *shape);
 
+/* Like wt_ops_expand_ but writes the view into *out (no descriptor from
+ * ctx); false with WT_ERR_INVALID naming both shapes. */
+bool wt_ops_expand_into_(wt_ctx *ctx, const char *op, const wt_tensor *t, int ndim,
+                         const int64_t *shape, wt_tensor *out);
+
 /* True when a and b have equal shapes (dtype ignored). */
 bool wt_ops_same_dims_(const wt_tensor *a, const wt_tensor *b);
 

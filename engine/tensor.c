@@ -81,7 +81,7 @@ wt_tensor *wt_tensor_wrap(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *
     if (!t) return NULL;
     t->dtype = dtype;
     t->ndim = ndim;
-    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     set_contiguous_strides(t);
     t->data = data;
     t->backend = wt_cpu_backend();
@@ -98,7 +98,7 @@ wt_tensor *wt_tensor_new(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *s
     if (!t) return NULL;
     t->dtype = dtype;
     t->ndim = ndim;
-    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    if (ndim > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     set_contiguous_strides(t);
     t->data = wt_ctx_alloc(ctx, wt_nbytes(t));
     return t->data ? t : NULL;

@@ -1,4 +1,10 @@
+#define _DEFAULT_SOURCE
 #include "wt_test.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdatomic.h>
@@ -6,6 +12,15 @@
 #include <string.h>
 
 static _Atomic uint64_t g_alloc_calls;
+static _Atomic uint64_t g_lock_calls;
+/* Per-thread counts: initial-exec TLS in the executable, no allocation. */
+static _Thread_local uint64_t t_alloc_calls;
+static _Thread_local uint64_t t_block_calls;
+
+static void count_alloc(void) {
+    atomic_fetch_add(&g_alloc_calls, 1);
+    t_alloc_calls++;
+}
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t a, size_t b);
@@ -14,14 +29,36 @@ void __real_free(void *p);
 void *__real_aligned_alloc(size_t a, size_t n);
 int __real_posix_memalign(void **p, size_t a, size_t n);
 
-void *__wrap_malloc(size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_malloc(n); }
-void *__wrap_calloc(size_t a, size_t b) { atomic_fetch_add(&g_alloc_calls, 1); return __real_calloc(a, b); }
-void *__wrap_realloc(void *p, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_realloc(p, n); }
+void *__wrap_malloc(size_t n) { count_alloc(); return __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { count_alloc(); return __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { count_alloc(); return __real_realloc(p, n); }
 void __wrap_free(void *p) { __real_free(p); }
-void *__wrap_aligned_alloc(size_t a, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_aligned_alloc(a, n); }
-int __wrap_posix_memalign(void **p, size_t a, size_t n) { atomic_fetch_add(&g_alloc_calls, 1); return __real_posix_memalign(p, a, n); }
+void *__wrap_aligned_alloc(size_t a, size_t n) { count_alloc(); return __real_aligned_alloc(a, n); }
+int __wrap_posix_memalign(void **p, size_t a, size_t n) { count_alloc(); return __real_posix_memalign(p, a, n); }
+
+/* Locking and waiting calls, wrapped by the linker like malloc. */
+int __real_pthread_mutex_lock(pthread_mutex_t *m);
+int __real_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __real_sem_wait(sem_t *s);
+int __real_sem_timedwait(sem_t *s, const struct timespec *t);
+int __real_nanosleep(const struct timespec *req, struct timespec *rem);
+int __real_usleep(useconds_t us);
+
+int __wrap_pthread_mutex_lock(pthread_mutex_t *m) {
+    atomic_fetch_add(&g_lock_calls, 1);
+    t_block_calls++;
+    return __real_pthread_mutex_lock(m);
+}
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { t_block_calls++; return __real_pthread_cond_wait(c, m); }
+int __wrap_sem_wait(sem_t *s) { t_block_calls++; return __real_sem_wait(s); }
+int __wrap_sem_timedwait(sem_t *s, const struct timespec *t) { t_block_calls++; return __real_sem_timedwait(s, t); }
+int __wrap_nanosleep(const struct timespec *req, struct timespec *rem) { t_block_calls++; return __real_nanosleep(req, rem); }
+int __wrap_usleep(useconds_t us) { t_block_calls++; return __real_usleep(us); }
 
 uint64_t wt_test_alloc_calls(void) { return atomic_load(&g_alloc_calls); }
+uint64_t wt_test_lock_calls(void) { return atomic_load(&g_lock_calls); }
+uint64_t wt_test_thread_alloc_calls(void) { return t_alloc_calls; }
+uint64_t wt_test_thread_block_calls(void) { return t_block_calls; }
 
 const char *wt_test_golden(char *buf, size_t n, const char *rel) {
     snprintf(buf, n, "%s/%s", WT_GOLDEN_DIR, rel);

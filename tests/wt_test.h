@@ -13,6 +13,13 @@
 /* Allocation calls (malloc, calloc, realloc, aligned_alloc, posix_memalign)
  * made by the library and the test since process start, on any thread. */
 uint64_t wt_test_alloc_calls(void);
+/* pthread_mutex_lock calls made by the library and the test, any thread. */
+uint64_t wt_test_lock_calls(void);
+/* Calls made by the calling thread only (for the audio-callback checks):
+ * allocations as above, and calls that lock or wait (pthread_mutex_lock,
+ * pthread_cond_wait, sem_wait, sem_timedwait, nanosleep, usleep). */
+uint64_t wt_test_thread_alloc_calls(void);
+uint64_t wt_test_thread_block_calls(void);
 
 /* Path under ../shared/golden or ../shared/data (static buffer per call site
  * is not used: the result is written into buf). */

@@ -10,6 +10,8 @@ WT_PACKAGES=(
   libopenblas-dev               # CPU GEMM (CBLAS)
   libsndfile1-dev               # audio files
   libsamplerate0-dev            # resampling
+  libjack-jackd2-dev jackd2     # real-time audio (JACK client; jackd for the tests)
+  portaudio19-dev               # real-time audio without JACK
 )
 
 missing=()

@@ -1,0 +1,526 @@
+/* Llama: config, weights, KV cache, the batched forward (prefill) and the
+ * allocation-free decode step. The forward pass reads top to bottom as the
+ * Hugging Face LlamaForCausalLM does; every op is an engine op. */
+#define _POSIX_C_SOURCE 200809L
+#include "wavetensor/llama.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "wavetensor/ops.h"
+#include "wavetensor/weights.h"
+
+typedef struct llama_layer {
+    wt_tensor *attn_norm, *ffn_norm;            /* [hidden] f32 */
+    wt_tensor *wq, *wk, *wv;                    /* [heads*hd | kv_heads*hd, hidden] */
+    wt_tensor *wo;                              /* [hidden, heads*hd] */
+    wt_tensor *gate, *up;                       /* [intermediate, hidden] */
+    wt_tensor *down;                            /* [hidden, intermediate] */
+    wt_tensor *kcache, *vcache;                 /* [context, kv_heads*hd] f32, views */
+} llama_layer;
+
+struct wt_llama {
+    wt_llama_config cfg;
+    int64_t context;
+    int64_t chunk;
+    int threads;
+    wt_ctx *wctx;          /* weights, cache, state: persistent */
+    wt_tensor *embed;      /* [vocab, hidden] */
+    wt_tensor *norm;       /* [hidden] f32 */
+    wt_tensor *lm_head;    /* [vocab, hidden]; == embed when tied */
+    llama_layer *layer;
+    wt_tensor *kv;         /* [2, layers, context, kv_heads*hd] f32 */
+    wt_tensor *tok, *pos;  /* i64 [1]: the decode step's state */
+    wt_tensor *logits;     /* [1, vocab] f32: last position's logits */
+    wt_ctx *step;          /* arena of the decode step */
+    int64_t n_past;
+    size_t weight_bytes;
+};
+
+/* ---- config ---- */
+
+static wt_status cfg_int(const wt_config *c, const char *name, const char *key, int64_t *out,
+                         int64_t dflt, bool required) {
+    if (!wt_config_has(c, key)) {
+        if (required) return wt_error(WT_ERR_NOT_FOUND, "%s: missing key \"%s\"", name, key);
+        *out = dflt;
+        return WT_OK;
+    }
+    wt_status s = wt_config_int(c, key, out);
+    if (s != WT_OK) return wt_error(s, "%s: \"%s\" must be an integer", name, key);
+    return WT_OK;
+}
+
+wt_status wt_llama_config_from(const wt_config *c, const char *name, wt_llama_config *o) {
+    memset(o, 0, sizeof *o);
+    wt_status s;
+    if ((s = cfg_int(c, name, "hidden_size", &o->hidden, 0, true)) ||
+        (s = cfg_int(c, name, "intermediate_size", &o->intermediate, 0, true)) ||
+        (s = cfg_int(c, name, "num_hidden_layers", &o->layers, 0, true)) ||
+        (s = cfg_int(c, name, "num_attention_heads", &o->heads, 0, true)) ||
+        (s = cfg_int(c, name, "vocab_size", &o->vocab, 0, true)) ||
+        (s = cfg_int(c, name, "max_position_embeddings", &o->max_pos, 2048, false)) ||
+        (s = cfg_int(c, name, "num_key_value_heads", &o->kv_heads, o->heads, false)) ||
+        (s = cfg_int(c, name, "bos_token_id", &o->bos, 1, false)) ||
+        (s = cfg_int(c, name, "eos_token_id", &o->eos, 2, false)))
+        return s;
+    if (o->hidden <= 0 || o->intermediate <= 0 || o->layers <= 0 || o->heads <= 0 ||
+        o->vocab <= 0 || o->max_pos <= 0 || o->kv_heads <= 0)
+        return wt_error(WT_ERR_FORMAT, "%s: sizes must be positive", name);
+    if ((s = cfg_int(c, name, "head_dim", &o->head_dim, o->hidden / o->heads, false))) return s;
+    if (o->head_dim <= 0 || o->head_dim % 2)
+        return wt_error(WT_ERR_FORMAT, "%s: head_dim %lld must be positive and even", name,
+                        (long long)o->head_dim);
+    if (!wt_config_has(c, "head_dim") && o->hidden % o->heads)
+        return wt_error(WT_ERR_FORMAT, "%s: hidden_size %lld is not a multiple of %lld heads",
+                        name, (long long)o->hidden, (long long)o->heads);
+    if (o->heads % o->kv_heads)
+        return wt_error(WT_ERR_FORMAT,
+                        "%s: num_attention_heads %lld is not a multiple of num_key_value_heads %lld",
+                        name, (long long)o->heads, (long long)o->kv_heads);
+    if (wt_config_has(c, "rms_norm_eps") && wt_config_double(c, "rms_norm_eps", &o->rms_eps))
+        return wt_error(WT_ERR_FORMAT, "%s: \"rms_norm_eps\" must be a number", name);
+    if (!wt_config_has(c, "rms_norm_eps")) o->rms_eps = 1e-6;
+    if (wt_config_has(c, "rope_theta") && wt_config_double(c, "rope_theta", &o->rope_theta))
+        return wt_error(WT_ERR_FORMAT, "%s: \"rope_theta\" must be a number", name);
+    if (!wt_config_has(c, "rope_theta")) o->rope_theta = 10000.0;
+    if (!(o->rms_eps >= 0) || !(o->rope_theta > 0))
+        return wt_error(WT_ERR_FORMAT, "%s: rms_norm_eps must be >= 0 and rope_theta > 0", name);
+    o->tie_embeddings = wt_config_bool_or(c, "tie_word_embeddings", false);
+    /* A rope_scaling object changes the angles; refusing it beats silently
+     * producing a different model. */
+    const char *act = wt_config_string_or(c, "hidden_act", "silu");
+    if (strcmp(act, "silu"))
+        return wt_error(WT_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" (only silu)", name, act);
+    if (wt_config_has(c, "rope_scaling.type") || wt_config_has(c, "rope_scaling.rope_type") ||
+        wt_config_has(c, "rope_scaling.factor"))
+        return wt_error(WT_ERR_UNSUPPORTED, "%s: rope_scaling is not supported", name);
+    if (wt_config_bool_or(c, "attention_bias", false) || wt_config_bool_or(c, "mlp_bias", false))
+        return wt_error(WT_ERR_UNSUPPORTED, "%s: attention/mlp biases are not supported", name);
+    return WT_OK;
+}
+
+wt_status wt_llama_config_load(const char *path, wt_llama_config *out) {
+    wt_config *c = wt_config_load(path);
+    if (!c) return WT_ERR_IO; /* wt_config_load recorded the message */
+    wt_status s = wt_llama_config_from(c, path, out);
+    wt_config_free(c);
+    return s;
+}
+
+int64_t wt_llama_param_count(const wt_llama_config *c) {
+    int64_t qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
+    int64_t per_layer = 2 * c->hidden + c->hidden * (qd + 2 * kvd) + qd * c->hidden +
+                        3 * c->hidden * c->intermediate;
+    return c->vocab * c->hidden * (c->tie_embeddings ? 1 : 2) + c->layers * per_layer + c->hidden;
+}
+
+wt_llama_options wt_llama_options_default(void) {
+    wt_llama_options o = {WT_DTYPE_COUNT, 0, 1, 128};
+    return o;
+}
+
+/* ---- loading ---- */
+
+const wt_llama_config *wt_llama_cfg(const wt_llama *m) { return &m->cfg; }
+int64_t wt_llama_context(const wt_llama *m) { return m->context; }
+size_t wt_llama_weight_bytes(const wt_llama *m) { return m->weight_bytes; }
+int64_t wt_llama_pos(const wt_llama *m) { return m->n_past; }
+const float *wt_llama_logits(const wt_llama *m) { return (const float *)m->logits->data; }
+
+void wt_llama_set_threads(wt_llama *m, int threads) {
+    m->threads = threads < 1 ? 1 : threads;
+    if (m->step) wt_ctx_set_threads(m->step, m->threads);
+}
+
+void wt_llama_reset(wt_llama *m) { m->n_past = 0; }
+
+void wt_llama_free(wt_llama *m) {
+    if (!m) return;
+    wt_ctx_free(m->step);
+    wt_ctx_free(m->wctx);
+    free(m->layer);
+    free(m);
+}
+
+static wt_llama *model_alloc(const wt_llama_config *cfg, const wt_llama_options *opt) {
+    wt_llama_options o = opt ? *opt : wt_llama_options_default();
+    if (o.context < 0 || o.context > cfg->max_pos) {
+        wt_error(WT_ERR_INVALID, "context %lld outside 1..%lld (max_position_embeddings)",
+                 (long long)o.context, (long long)cfg->max_pos);
+        return NULL;
+    }
+    if (o.dtype != WT_F32 && o.dtype != WT_F16 && o.dtype != WT_BF16 && o.dtype != WT_DTYPE_COUNT) {
+        wt_error(WT_ERR_INVALID, "llama weights must be f32, f16 or bf16 (got %s)",
+                 wt_dtype_name(o.dtype));
+        return NULL;
+    }
+    wt_llama *m = calloc(1, sizeof *m);
+    if (m) m->layer = calloc((size_t)cfg->layers, sizeof *m->layer);
+    if (m) m->wctx = wt_ctx_new_heap(NULL);
+    if (!m || !m->layer || !m->wctx) {
+        wt_llama_free(m);
+        wt_error(WT_ERR_NOMEM, "out of memory creating a llama model");
+        return NULL;
+    }
+    m->cfg = *cfg;
+    m->context = o.context ? o.context : cfg->max_pos;
+    m->chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 128;
+    m->threads = o.threads < 1 ? 1 : o.threads;
+    return m;
+}
+
+/* Loads one matrix [rows, cols] keeping the file's float dtype (want ==
+ * WT_DTYPE_COUNT) or converting to `want`. */
+static wt_tensor *load_mat(wt_weights *w, const char *name, int64_t rows, int64_t cols,
+                           wt_dtype want) {
+    wt_dtype dt = want;
+    if (dt == WT_DTYPE_COUNT) {
+        const wt_st_entry *e = wt_st_find(wt_weights_file(w), name);
+        dt = (e && (e->dtype == WT_F16 || e->dtype == WT_BF16)) ? e->dtype : WT_F32;
+    }
+    wt_weights_set_dtype(w, dt);
+    int64_t shape[2] = {rows, cols};
+    return wt_weights_get(w, name, 2, shape);
+}
+
+static wt_tensor *load_vec(wt_weights *w, const char *name, int64_t n) {
+    wt_weights_set_dtype(w, WT_F32);
+    return wt_weights_get(w, name, 1, &n);
+}
+
+static wt_status load_weights(wt_llama *m, const char *path, wt_dtype want) {
+    const wt_llama_config *c = &m->cfg;
+    wt_weights *w = wt_weights_open(path, m->wctx, WT_F32);
+    if (!w) return WT_ERR_IO; /* wt_weights_open recorded the message */
+    int64_t D = c->hidden, qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
+    char name[160];
+    m->embed = load_mat(w, "model.embed_tokens.weight", c->vocab, D, want);
+    m->norm = load_vec(w, "model.norm.weight", D);
+    m->lm_head = c->tie_embeddings ? m->embed : load_mat(w, "lm_head.weight", c->vocab, D, want);
+    for (int64_t l = 0; l < c->layers && wt_ctx_status(m->wctx) == WT_OK; l++) {
+        llama_layer *L = &m->layer[l];
+#define NAME(fmt) (snprintf(name, sizeof name, "model.layers.%lld." fmt, (long long)l), name)
+        L->attn_norm = load_vec(w, NAME("input_layernorm.weight"), D);
+        L->ffn_norm = load_vec(w, NAME("post_attention_layernorm.weight"), D);
+        L->wq = load_mat(w, NAME("self_attn.q_proj.weight"), qd, D, want);
+        L->wk = load_mat(w, NAME("self_attn.k_proj.weight"), kvd, D, want);
+        L->wv = load_mat(w, NAME("self_attn.v_proj.weight"), kvd, D, want);
+        L->wo = load_mat(w, NAME("self_attn.o_proj.weight"), D, qd, want);
+        L->gate = load_mat(w, NAME("mlp.gate_proj.weight"), c->intermediate, D, want);
+        L->up = load_mat(w, NAME("mlp.up_proj.weight"), c->intermediate, D, want);
+        L->down = load_mat(w, NAME("mlp.down_proj.weight"), D, c->intermediate, want);
+#undef NAME
+    }
+    wt_status s = wt_ctx_status(m->wctx);
+    if (s == WT_OK) {
+        /* A checkpoint with more layers than the config is a different model. */
+        snprintf(name, sizeof name, "model.layers.%lld.input_layernorm.weight", (long long)c->layers);
+        if (wt_weights_has(w, name))
+            s = wt_error(WT_ERR_FORMAT, "%s: has more layers than the config's %lld (found %s)",
+                         path, (long long)c->layers, name);
+    } else {
+        s = wt_error(s, "%s", wt_ctx_error(m->wctx));
+    }
+    wt_weights_close(w);
+    return s;
+}
+
+/* xorshift64*, uniform in [-1, 1) */
+static float rand_sym(uint64_t *s) {
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    uint64_t x = *s * 2685821657736338717ull;
+    return (float)((double)(x >> 40) / 8388608.0 - 1.0);
+}
+
+static wt_tensor *random_tensor(wt_ctx *ctx, wt_dtype dt, int64_t rows, int64_t cols, float amp,
+                                uint64_t *seed) {
+    wt_tensor *t = rows ? wt_tensor_new2(ctx, dt, rows, cols) : wt_tensor_new1(ctx, dt, cols);
+    if (!t) return NULL;
+    int64_t n = wt_numel(t);
+    if (dt == WT_F32) {
+        float *p = t->data;
+        for (int64_t i = 0; i < n; i++) p[i] = amp * rand_sym(seed);
+    } else {
+        uint16_t *p = t->data;
+        for (int64_t i = 0; i < n; i++) {
+            float v = amp * rand_sym(seed);
+            p[i] = dt == WT_F16 ? wt_f32_to_f16(v) : wt_f32_to_bf16(v);
+        }
+    }
+    return t;
+}
+
+static wt_status random_weights(wt_llama *m, wt_dtype dt, uint64_t seed) {
+    const wt_llama_config *c = &m->cfg;
+    int64_t D = c->hidden, qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
+    uint64_t s = seed ? seed : 0x9E3779B97F4A7C15ull;
+    wt_ctx *x = m->wctx;
+    /* uniform(-a, a) with a = sqrt(3 / fan_in): unit-variance activations */
+    float aD = sqrtf(3.0f / (float)D), aQ = sqrtf(3.0f / (float)qd),
+          aI = sqrtf(3.0f / (float)c->intermediate);
+    m->embed = random_tensor(x, dt, c->vocab, D, 1.0f, &s);
+    m->norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
+    m->lm_head = c->tie_embeddings ? m->embed : random_tensor(x, dt, c->vocab, D, aD, &s);
+    for (int64_t l = 0; l < c->layers; l++) {
+        llama_layer *L = &m->layer[l];
+        L->attn_norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
+        L->ffn_norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
+        L->wq = random_tensor(x, dt, qd, D, aD, &s);
+        L->wk = random_tensor(x, dt, kvd, D, aD, &s);
+        L->wv = random_tensor(x, dt, kvd, D, aD, &s);
+        L->wo = random_tensor(x, dt, D, qd, aQ, &s);
+        L->gate = random_tensor(x, dt, c->intermediate, D, aD, &s);
+        L->up = random_tensor(x, dt, c->intermediate, D, aD, &s);
+        L->down = random_tensor(x, dt, D, c->intermediate, aI, &s);
+        wt_fill_(x, L->attn_norm, 1.0); /* norms of ones */
+        wt_fill_(x, L->ffn_norm, 1.0);
+        if (wt_ctx_status(x) != WT_OK) break;
+    }
+    wt_fill_(x, m->norm, 1.0);
+    return wt_ctx_status(x) == WT_OK ? WT_OK : wt_error(wt_ctx_status(x), "%s", wt_ctx_error(x));
+}
+
+/* ---- the forward pass ---- */
+
+static wt_tensor *linear(wt_ctx *c, const wt_tensor *x, const wt_tensor *w) {
+    return wt_linear(c, x, w, NULL);
+}
+
+/* Attention of n queries (positions p0..p0+n-1, already in the cache) over
+ * the T = p0 + n valid cache rows. q [n, heads*hd] -> [n, heads*hd]. Query
+ * head h reads kv head h / G, so the G query heads of one kv head form one
+ * batch entry and K, V broadcast over them (no copies of the cache). */
+static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, wt_tensor *q,
+                            int64_t p0, int64_t n) {
+    const wt_llama_config *cf = &m->cfg;
+    int64_t KVH = cf->kv_heads, hd = cf->head_dim, G = cf->heads / KVH, T = p0 + n;
+    int64_t qs[4] = {n, KVH, G, hd}, cs[3] = {T, KVH, hd}, os[2] = {n, cf->heads * hd};
+    static const int q_perm[4] = {1, 2, 0, 3}, k_perm[3] = {1, 2, 0}, v_perm[3] = {1, 0, 2},
+                     o_perm[4] = {2, 0, 1, 3};
+    wt_tensor *Q = wt_permute(c, wt_view(c, q, 4, qs), q_perm);                  /* [KVH, G, n, hd] */
+    wt_tensor *K = wt_view(c, wt_narrow(c, L->kcache, 0, 0, T), 3, cs);         /* [T, KVH, hd] */
+    K = wt_unsqueeze(c, wt_permute(c, K, k_perm), 1);                           /* [KVH, 1, hd, T] */
+    wt_tensor *V = wt_view(c, wt_narrow(c, L->vcache, 0, 0, T), 3, cs);
+    V = wt_unsqueeze(c, wt_permute(c, V, v_perm), 1);                           /* [KVH, 1, T, hd] */
+    wt_tensor *s = wt_matmul(c, Q, K);                                          /* [KVH, G, n, T] */
+    s = wt_softmax_(c, s, 1.0f / sqrtf((float)hd), NULL, WT_MASK_CAUSAL, 0);
+    wt_tensor *o = wt_matmul(c, s, V);                                          /* [KVH, G, n, hd] */
+    return wt_reshape(c, wt_permute(c, o, o_perm), 2, os);                      /* [n, heads*hd] */
+}
+
+/* n tokens (tok, pos: i64 [n]) at positions p0..p0+n-1: writes their keys
+ * and values into the cache and returns the logits [n or 1, vocab] (only the
+ * last row unless all_rows). Errors are sticky on c. */
+static wt_tensor *forward(const wt_llama *m, wt_ctx *c, const wt_tensor *tok, const wt_tensor *pos,
+                          int64_t p0, int64_t n, bool all_rows) {
+    const wt_llama_config *cf = &m->cfg;
+    float eps = (float)cf->rms_eps, theta = (float)cf->rope_theta;
+    int64_t qs[3] = {n, cf->heads, cf->head_dim}, ks[3] = {n, cf->kv_heads, cf->head_dim};
+    wt_tensor *x = wt_index_select(c, m->embed, 0, tok); /* [n, hidden] f32 */
+    for (int64_t l = 0; l < cf->layers; l++) {
+        const llama_layer *L = &m->layer[l];
+        wt_tensor *h = wt_rms_norm(c, x, L->attn_norm, eps);
+        wt_tensor *q = linear(c, h, L->wq), *k = linear(c, h, L->wk), *v = linear(c, h, L->wv);
+        wt_rope_(c, wt_view(c, q, 3, qs), pos, theta, WT_ROPE_HALVES);
+        wt_rope_(c, wt_view(c, k, 3, ks), pos, theta, WT_ROPE_HALVES);
+        wt_scatter_set_(c, L->kcache, 0, pos, k);
+        wt_scatter_set_(c, L->vcache, 0, pos, v);
+        x = wt_add_(c, x, linear(c, attention(m, c, L, q, p0, n), L->wo));
+        h = wt_rms_norm(c, x, L->ffn_norm, eps);
+        wt_tensor *g = wt_unary_(c, WT_UNARY_SILU, linear(c, h, L->gate), 0.0f);
+        g = wt_mul_(c, g, linear(c, h, L->up));
+        x = wt_add_(c, x, linear(c, g, L->down));
+    }
+    if (!all_rows && n > 1) x = wt_narrow(c, x, 0, n - 1, 1);
+    x = wt_rms_norm(c, x, m->norm, eps);
+    return linear(c, x, m->lm_head);
+}
+
+static wt_status check_ids(const wt_llama *m, const int32_t *ids, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= m->cfg.vocab)
+            return wt_error(WT_ERR_INVALID, "token id %d (at %lld) is outside the vocabulary of %lld ids",
+                            (int)ids[i], (long long)i, (long long)m->cfg.vocab);
+    return WT_OK;
+}
+
+static wt_status check_room(const wt_llama *m, int64_t n) {
+    if (m->n_past + n > m->context)
+        return wt_error(WT_ERR_INVALID,
+                        "position %lld is past the context of %lld tokens (%lld cached, %lld more asked)",
+                        (long long)(m->n_past + n - 1), (long long)m->context,
+                        (long long)m->n_past, (long long)n);
+    return WT_OK;
+}
+
+/* The decode step on context c at position p (the state tensors hold the
+ * token and the position). */
+static wt_status run_step(wt_llama *m, wt_ctx *c, int64_t p) {
+    wt_tensor *lg = forward(m, c, m->tok, m->pos, p, 1, false);
+    wt_copy_(c, m->logits, lg);
+    wt_status s = wt_ctx_status(c);
+    return s == WT_OK ? WT_OK : wt_error(s, "llama step: %s", wt_ctx_error(c));
+}
+
+wt_status wt_llama_step(wt_llama *m, int32_t token) {
+    wt_status s = check_ids(m, &token, 1);
+    if (s == WT_OK) s = check_room(m, 1);
+    if (s != WT_OK) return s;
+    ((int64_t *)m->tok->data)[0] = token;
+    ((int64_t *)m->pos->data)[0] = m->n_past;
+    wt_ctx_reset(m->step);
+    s = run_step(m, m->step, m->n_past);
+    if (s == WT_OK) m->n_past++;
+    return s;
+}
+
+wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *all_logits) {
+    if (n <= 0) return wt_error(WT_ERR_INVALID, "prefill: no tokens");
+    wt_status s = check_ids(m, ids, n);
+    if (s == WT_OK) s = check_room(m, n);
+    if (s != WT_OK) return s;
+    wt_ctx *c = wt_ctx_new_heap(NULL);
+    if (!c) return WT_ERR_NOMEM;
+    wt_ctx_set_threads(c, m->threads);
+    for (int64_t off = 0; off < n && s == WT_OK; off += m->chunk) {
+        int64_t cn = n - off < m->chunk ? n - off : m->chunk, p0 = m->n_past;
+        wt_ctx_reset(c);
+        wt_tensor *tok = wt_tensor_new1(c, WT_I64, cn), *pos = wt_tensor_new1(c, WT_I64, cn);
+        if (tok && pos)
+            for (int64_t i = 0; i < cn; i++) {
+                ((int64_t *)tok->data)[i] = ids[off + i];
+                ((int64_t *)pos->data)[i] = p0 + i;
+            }
+        wt_tensor *lg = forward(m, c, tok, pos, p0, cn, all_logits != NULL);
+        if (all_logits) {
+            int64_t shape[2] = {cn, m->cfg.vocab};
+            wt_copy_(c, wt_tensor_wrap(c, WT_F32, 2, shape, all_logits + off * m->cfg.vocab), lg);
+            lg = wt_narrow(c, lg, 0, cn - 1, 1);
+        }
+        wt_copy_(c, m->logits, lg);
+        s = wt_ctx_status(c);
+        if (s != WT_OK) s = wt_error(s, "llama prefill: %s", wt_ctx_error(c));
+        else m->n_past += cn;
+    }
+    wt_ctx_free(c);
+    return s;
+}
+
+/* Cache, state tensors and the step arena, planned by a dry run of the
+ * largest step (the last position: attention over the whole context). */
+static wt_status setup_runtime(wt_llama *m) {
+    const wt_llama_config *c = &m->cfg;
+    wt_ctx *x = m->wctx;
+    int64_t kvd = c->kv_heads * c->head_dim;
+    m->kv = wt_tensor_new4(x, WT_F32, 2, c->layers, m->context, kvd);
+    wt_fill_(x, m->kv, 0.0);
+    m->tok = wt_tensor_new1(x, WT_I64, 1);
+    m->pos = wt_tensor_new1(x, WT_I64, 1);
+    m->logits = wt_tensor_new2(x, WT_F32, 1, c->vocab);
+    int64_t cs[2] = {m->context, kvd};
+    for (int64_t l = 0; l < c->layers; l++) {
+        wt_tensor *k = wt_narrow(x, wt_narrow(x, m->kv, 0, 0, 1), 1, l, 1);
+        wt_tensor *v = wt_narrow(x, wt_narrow(x, m->kv, 0, 1, 1), 1, l, 1);
+        m->layer[l].kcache = wt_view(x, k, 2, cs);
+        m->layer[l].vcache = wt_view(x, v, 2, cs);
+    }
+    if (wt_ctx_status(x) != WT_OK) return wt_error(wt_ctx_status(x), "%s", wt_ctx_error(x));
+    if (m->tok) ((int64_t *)m->tok->data)[0] = 0;
+    ((int64_t *)m->pos->data)[0] = m->context - 1;
+
+    /* one embedding row is read per token: count the classifier and the rest */
+    m->weight_bytes = wt_nbytes(m->norm) + wt_nbytes(m->lm_head);
+    for (int64_t l = 0; l < c->layers; l++) {
+        const llama_layer *L = &m->layer[l];
+        const wt_tensor *ws[9] = {L->attn_norm, L->ffn_norm, L->wq, L->wk, L->wv,
+                                  L->wo, L->gate, L->up, L->down};
+        for (int i = 0; i < 9; i++) m->weight_bytes += wt_nbytes(ws[i]);
+    }
+
+    wt_ctx *plan = wt_ctx_new_heap(NULL);
+    if (!plan) return WT_ERR_NOMEM;
+    wt_ctx_set_threads(plan, m->threads);
+    wt_status s = run_step(m, plan, m->context - 1);
+    if (s == WT_OK) {
+        m->step = wt_ctx_new_arena_like(plan);
+        if (!m->step) s = WT_ERR_NOMEM;
+        else wt_ctx_set_threads(m->step, m->threads);
+    }
+    wt_ctx_free(plan);
+    m->n_past = 0;
+    return s;
+}
+
+wt_llama *wt_llama_new(const wt_llama_config *cfg, const char *weights_path,
+                       const wt_llama_options *opt) {
+    wt_llama *m = model_alloc(cfg, opt);
+    if (!m) return NULL;
+    wt_dtype want = opt ? opt->dtype : WT_DTYPE_COUNT;
+    if (load_weights(m, weights_path, want) != WT_OK || setup_runtime(m) != WT_OK) {
+        wt_llama_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+wt_llama *wt_llama_new_random(const wt_llama_config *cfg, uint64_t seed,
+                              const wt_llama_options *opt) {
+    wt_llama *m = model_alloc(cfg, opt);
+    if (!m) return NULL;
+    wt_dtype dt = (opt && opt->dtype != WT_DTYPE_COUNT) ? opt->dtype : WT_F32;
+    if (random_weights(m, dt, seed) != WT_OK || setup_runtime(m) != WT_OK) {
+        wt_llama_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* ---- generation ---- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+wt_status wt_llama_generate(wt_llama *m, const int32_t *prompt, int64_t n_prompt, int64_t steps,
+                            wt_llama_sampler *smp, bool stop_on_eos, int32_t *out, int64_t cap,
+                            wt_llama_emit_fn emit, void *user, wt_llama_gen *res) {
+    wt_llama_gen r = {0, 0, WT_LLAMA_STOP_STEPS, 0, 0};
+    if (res) *res = r;
+    if (n_prompt <= 0) return wt_error(WT_ERR_INVALID, "generate: empty prompt");
+    if (n_prompt > m->context)
+        return wt_error(WT_ERR_INVALID, "prompt of %lld tokens is longer than the context of %lld",
+                        (long long)n_prompt, (long long)m->context);
+    if (steps < n_prompt || steps > m->context)
+        return wt_error(WT_ERR_INVALID,
+                        "generate: %lld steps outside %lld (prompt length)..%lld (context)",
+                        (long long)steps, (long long)n_prompt, (long long)m->context);
+    wt_llama_reset(m);
+    double t0 = now_s();
+    wt_status s = wt_llama_prefill(m, prompt, n_prompt, NULL);
+    double t1 = now_s();
+    r.prefill_s = t1 - t0;
+    r.n_forward = n_prompt;
+    while (s == WT_OK) {
+        int32_t next = smp ? wt_llama_sample(smp, wt_llama_logits(m))
+                           : wt_llama_argmax(wt_llama_logits(m), m->cfg.vocab);
+        if (next == m->cfg.bos) { r.stop = WT_LLAMA_STOP_BOS; break; }
+        if (stop_on_eos && next == m->cfg.eos) { r.stop = WT_LLAMA_STOP_EOS; break; }
+        if (out && r.n_generated < cap) out[r.n_generated] = next;
+        r.n_generated++;
+        if (emit && !emit(user, next)) break;
+        if (r.n_forward >= steps) break;
+        s = wt_llama_step(m, next);
+        r.n_forward++;
+    }
+    r.decode_s = now_s() - t1;
+    if (res) *res = r;
+    return s;
+}
