@@ -239,6 +239,8 @@ static void check_live(const char *model_rate, bool exact) {
     if (ctl) jack_client_close(ctl);
     if (opened) probe_close(&p);
     stop_server(&s);
+    fprintf(stderr, "test_rt_jack: model rate %s: JACK port latency %d frames, %d samples checked, worst error %g\n",
+            model_rate, lat, checked, worst);
     ck_assert_msg(ports, "wavetensor's JACK ports did not appear");
     ck_assert_msg(opened, "test clients could not connect to wavetensor");
     ck_assert_msg(file_contains(out, "JACK client 'wt_live' at 48000 Hz"), "no start line");

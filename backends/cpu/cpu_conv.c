@@ -1,14 +1,19 @@
 /* CPU 1-D convolutions (f32): conv1d and conv_transpose1d, PyTorch semantics.
  *
- * conv1d computes directly, without im2col or scratch memory: for a tile of
- * output time steps and a block of four output channels, the accumulators
- * sit in a small stack array and each (input channel, tap) pair adds a
- * weight times a shifted slice of the input row, a loop the compiler turns
- * into SIMD (unit stride when stride == 1). 1x1 convolutions with unit
- * stride and no padding are a matrix product per group and go to OpenBLAS.
- * conv_transpose1d scatters each input row into the output row it feeds.
- * Padding is implicit (out-of-range input positions contribute nothing), so
- * no padded copy is ever made. Never allocates. */
+ * Neither op makes an im2col copy or allocates: padding is implicit (taps
+ * whose input lies outside [0, T) are skipped) and every scratch tile is on
+ * the stack (at most ~80 KiB per thread).
+ * - With >= 8 channels per group on both sides, a conv is a sum over taps of
+ *   GEMMs on shifted input views (W_k [Cout, Cin] packed per tile, the input
+ *   used in place when stride is 1, gathered per tile otherwise), run by
+ *   single-threaded OpenBLAS on tiles that our threads split. 1x1 convs with
+ *   unit stride and no padding are one GEMM per group.
+ * - Few channels (depthwise, mono input layers) use a direct loop: four
+ *   output channels and a tile of output steps accumulate on the stack while
+ *   each (input channel, tap) adds weight x shifted input row, a loop the
+ *   compiler vectorises.
+ * - conv_transpose1d uses the same GEMM per tap, adding into the output with
+ *   the output stride (single-threaded: the backend gets no thread count). */
 #include <cblas.h>
 #include <limits.h>
 

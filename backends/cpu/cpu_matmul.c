@@ -48,7 +48,11 @@ static inline float bf16_to_f32(uint16_t h) {
 
 static inline float half_elem(const void *p, wt_dtype dt, int64_t i) {
     switch (dt) {
+#ifdef WT_MM_AVX2
+    case WT_F16: return _cvtsh_ss(((const uint16_t *)p)[i]); /* F16C: exact */
+#else
     case WT_F16: return wt_f16_to_f32(((const uint16_t *)p)[i]);
+#endif
     case WT_BF16: return bf16_to_f32(((const uint16_t *)p)[i]);
     default: return ((const float *)p)[i];
     }

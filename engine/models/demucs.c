@@ -237,11 +237,24 @@ static wt_status pack_convtr(wt_demucs *m) {
     return wt_ctx_status(m->wctx);
 }
 
+/* Bytes of the tensors a forward pass reads (the packed convtr copies
+ * replace the originals in a streaming step, so count those once). */
 static void count_bytes(wt_demucs *m) {
-    /* Everything in the weight context but the sinc kernel. */
-    m->weight_bytes = wt_ctx_used_bytes(m->wctx) - wt_nbytes(m->sinc);
-    for (int j = 0; j < m->cfg.depth; j++)
-        if (m->dec[j].convtr_packed) m->weight_bytes -= wt_nbytes(m->dec[j].convtr_packed);
+    size_t n = 0;
+    for (int i = 0; i < m->cfg.depth; i++) {
+        const wt_demucs_enc *e = &m->enc[i];
+        const wt_demucs_dec *d = &m->dec[i];
+        const wt_tensor *ts[] = {e->conv_w, e->conv_b, e->pw_w, e->pw_b,
+                                 d->pw_w,   d->pw_b,   d->convtr_w, d->convtr_b};
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) n += ts[k] ? wt_nbytes(ts[k]) : 0;
+    }
+    int dirs = m->lstm.bidirectional ? 2 : 1;
+    for (int k = 0; k < m->lstm.num_layers * dirs; k++) {
+        const wt_tensor *ts[] = {m->lstm.w_ih[k], m->lstm.w_hh[k], m->lstm.b_ih[k], m->lstm.b_hh[k]};
+        for (size_t q = 0; q < 4; q++) n += ts[q] ? wt_nbytes(ts[q]) : 0;
+    }
+    if (m->lin_w) n += wt_nbytes(m->lin_w) + (m->lin_b ? wt_nbytes(m->lin_b) : 0);
+    m->weight_bytes = n;
 }
 
 wt_demucs *wt_demucs_new(const wt_demucs_config *cfg, const char *weights_path,
@@ -445,13 +458,12 @@ wt_tensor *wt_demucs_decode_pw(wt_ctx *ctx, const wt_demucs *m, int j, const wt_
  * output block t + j (S samples) gets taps j*S .. j*S+S-1 of input step t. */
 static wt_tensor *convtr_as_linear(wt_ctx *ctx, const wt_demucs_dec *d, const wt_tensor *x,
                                    int64_t S) {
-    int64_t Cin = d->convtr_w->shape[0], Cout = d->cout, K = d->convtr_w->shape[2];
+    int64_t Cout = d->cout, K = d->convtr_w->shape[2];
     int64_t T = x->shape[2], blocks = T - 1 + K / S;
     wt_tensor *xt = wt_contiguous(ctx, wt_transpose(ctx, wt_squeeze(ctx, x, 0), 0, 1)); /* [T, Cin] */
     wt_tensor *y = wt_linear(ctx, xt, d->convtr_packed, NULL); /* [T, Cout*K] */
     wt_tensor *out = wt_tensor_new3(ctx, WT_F32, 1, Cout, blocks * S);
     if (!y || !out) return NULL;
-    (void)Cin;
     wt_copy_(ctx, out, wt_unsqueeze(ctx, d->convtr_b, -1));
     int64_t ov[3] = {Cout, blocks, S}, yv[3] = {T, Cout, K};
     wt_tensor *outb = wt_view(ctx, out, 3, ov);

@@ -19,7 +19,11 @@ typedef struct llama_layer {
     wt_tensor *wo;                              /* [hidden, heads*hd] */
     wt_tensor *gate, *up;                       /* [intermediate, hidden] */
     wt_tensor *down;                            /* [hidden, intermediate] */
-    wt_tensor *kcache, *vcache;                 /* [context, kv_heads*hd] f32, views */
+    /* The key cache is stored transposed, [kv_heads*hd, context], so the
+     * scores q.k of all positions are unit-stride along the positions (for
+     * the matmul op and for the fused loop alike); values stay
+     * [context, kv_heads*hd]. Views into the model's cache tensors. */
+    wt_tensor *kcache, *vcache;
 } llama_layer;
 
 struct wt_llama {
@@ -32,12 +36,13 @@ struct wt_llama {
     wt_tensor *norm;       /* [hidden] f32 */
     wt_tensor *lm_head;    /* [vocab, hidden]; == embed when tied */
     llama_layer *layer;
-    wt_tensor *kv;         /* [2, layers, context, kv_heads*hd] f32 */
+    wt_tensor *kc, *vc;    /* [layers, kv_heads*hd, context], [layers, context, kv_heads*hd] f32 */
     wt_tensor *tok, *pos;  /* i64 [1]: the decode step's state */
     wt_tensor *logits;     /* [1, vocab] f32: last position's logits */
     wt_ctx *step;          /* arena of the decode step */
     int64_t n_past;
     size_t weight_bytes;
+    bool fused_attention;  /* decode attention by the CPU loop, not by ops */
 };
 
 /* ---- config ---- */
@@ -119,7 +124,7 @@ int64_t wt_llama_param_count(const wt_llama_config *c) {
 }
 
 wt_llama_options wt_llama_options_default(void) {
-    wt_llama_options o = {WT_DTYPE_COUNT, 0, 1, 128};
+    wt_llama_options o = {WT_DTYPE_COUNT, 0, 1, 128, false};
     return o;
 }
 
@@ -170,6 +175,8 @@ static wt_llama *model_alloc(const wt_llama_config *cfg, const wt_llama_options 
     m->context = o.context ? o.context : cfg->max_pos;
     m->chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 128;
     m->threads = o.threads < 1 ? 1 : o.threads;
+    /* the fused loop reads the cache as host memory */
+    m->fused_attention = !o.op_attention && wt_ctx_backend(m->wctx) == wt_cpu_backend();
     return m;
 }
 
@@ -300,18 +307,79 @@ static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, 
                             int64_t p0, int64_t n) {
     const wt_llama_config *cf = &m->cfg;
     int64_t KVH = cf->kv_heads, hd = cf->head_dim, G = cf->heads / KVH, T = p0 + n;
-    int64_t qs[4] = {n, KVH, G, hd}, cs[3] = {T, KVH, hd}, os[2] = {n, cf->heads * hd};
-    static const int q_perm[4] = {1, 2, 0, 3}, k_perm[3] = {1, 2, 0}, v_perm[3] = {1, 0, 2},
-                     o_perm[4] = {2, 0, 1, 3};
+    int64_t qs[4] = {n, KVH, G, hd}, cs[3] = {T, KVH, hd}, ks[3] = {KVH, hd, T},
+            os[2] = {n, cf->heads * hd};
+    static const int q_perm[4] = {1, 2, 0, 3}, v_perm[3] = {1, 0, 2}, o_perm[4] = {2, 0, 1, 3};
     wt_tensor *Q = wt_permute(c, wt_view(c, q, 4, qs), q_perm);                  /* [KVH, G, n, hd] */
-    wt_tensor *K = wt_view(c, wt_narrow(c, L->kcache, 0, 0, T), 3, cs);         /* [T, KVH, hd] */
-    K = wt_unsqueeze(c, wt_permute(c, K, k_perm), 1);                           /* [KVH, 1, hd, T] */
+    wt_tensor *K = wt_view(c, wt_narrow(c, L->kcache, 1, 0, T), 3, ks);         /* [KVH, hd, T] */
+    K = wt_unsqueeze(c, K, 1);                                                  /* [KVH, 1, hd, T] */
     wt_tensor *V = wt_view(c, wt_narrow(c, L->vcache, 0, 0, T), 3, cs);
     V = wt_unsqueeze(c, wt_permute(c, V, v_perm), 1);                           /* [KVH, 1, T, hd] */
     wt_tensor *s = wt_matmul(c, Q, K);                                          /* [KVH, G, n, T] */
     s = wt_softmax_(c, s, 1.0f / sqrtf((float)hd), NULL, WT_MASK_CAUSAL, 0);
     wt_tensor *o = wt_matmul(c, s, V);                                          /* [KVH, G, n, hd] */
     return wt_reshape(c, wt_permute(c, o, o_perm), 2, os);                      /* [n, heads*hd] */
+}
+
+/* Single-query attention as one loop over the valid cache rows: for a
+ * decode step the batched matmul/softmax/matmul ops spend most of their time
+ * on call and packing overhead for tiny operands, so on the CPU backend this
+ * model-local loop does the same arithmetic (scores, max-shifted softmax,
+ * weighted sum of values) directly on the cache, in loops the compiler
+ * vectorises along the positions. q [1, heads*hd] -> [1, heads*hd]. */
+static wt_tensor *attention_one(const wt_llama *m, wt_ctx *c, const llama_layer *L, const wt_tensor *q,
+                                int64_t T) {
+    const wt_llama_config *cf = &m->cfg;
+    int64_t H = cf->heads, hd = cf->head_dim, G = H / cf->kv_heads, kvd = cf->kv_heads * hd;
+    int64_t ctxlen = m->context;
+    enum { PARTS = 4 }; /* independent partial sums for the value rows */
+    wt_tensor *out = wt_tensor_new2(c, WT_F32, 1, H * hd);
+    wt_tensor *sc = wt_tensor_new1(c, WT_F32, T);
+    wt_tensor *acc = wt_tensor_new1(c, WT_F32, PARTS * hd);
+    if (!out || !sc || !acc || !q) return NULL;
+    const float *qd = q->data, *kt = L->kcache->data, *vc = L->vcache->data;
+    float *od = out->data, *p = sc->data, *ac = acc->data;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int64_t h = 0; h < H; h++) {
+        const float *qh = qd + h * hd;
+        int64_t off = (h / G) * hd;
+        for (int64_t t = 0; t < T; t++) p[t] = 0.0f;
+        for (int64_t d = 0; d < hd; d++) {
+            const float *krow = kt + (off + d) * ctxlen; /* dimension d of every position */
+            float qv = qh[d];
+            for (int64_t t = 0; t < T; t++) p[t] += qv * krow[t];
+        }
+        float mx = -INFINITY;
+        for (int64_t t = 0; t < T; t++) {
+            p[t] *= scale;
+            mx = p[t] > mx ? p[t] : mx;
+        }
+        float sum = 0.0f;
+        for (int64_t t = 0; t < T; t++) {
+            p[t] = expf(p[t] - mx);
+            sum += p[t];
+        }
+        for (int64_t i = 0; i < PARTS * hd; i++) ac[i] = 0.0f;
+        int64_t t = 0;
+        for (; t + PARTS <= T; t += PARTS)
+            for (int j = 0; j < PARTS; j++) {
+                const float *v = vc + (t + j) * kvd + off;
+                float a = p[t + j];
+                float *aj = ac + j * hd;
+                for (int64_t d = 0; d < hd; d++) aj[d] += a * v[d];
+            }
+        for (; t < T; t++) {
+            const float *v = vc + t * kvd + off;
+            for (int64_t d = 0; d < hd; d++) ac[d] += p[t] * v[d];
+        }
+        float inv = 1.0f / sum, *o = od + h * hd;
+        for (int64_t d = 0; d < hd; d++) {
+            float s = 0.0f;
+            for (int j = 0; j < PARTS; j++) s += ac[j * hd + d];
+            o[d] = s * inv;
+        }
+    }
+    return out;
 }
 
 /* n tokens (tok, pos: i64 [n]) at positions p0..p0+n-1: writes their keys
@@ -329,9 +397,11 @@ static wt_tensor *forward(const wt_llama *m, wt_ctx *c, const wt_tensor *tok, co
         wt_tensor *q = linear(c, h, L->wq), *k = linear(c, h, L->wk), *v = linear(c, h, L->wv);
         wt_rope_(c, wt_view(c, q, 3, qs), pos, theta, WT_ROPE_HALVES);
         wt_rope_(c, wt_view(c, k, 3, ks), pos, theta, WT_ROPE_HALVES);
-        wt_scatter_set_(c, L->kcache, 0, pos, k);
+        wt_scatter_set_(c, L->kcache, 1, pos, wt_transpose(c, k, 0, 1));
         wt_scatter_set_(c, L->vcache, 0, pos, v);
-        x = wt_add_(c, x, linear(c, attention(m, c, L, q, p0, n), L->wo));
+        wt_tensor *a = (n == 1 && m->fused_attention) ? attention_one(m, c, L, q, p0 + 1)
+                                                      : attention(m, c, L, q, p0, n);
+        x = wt_add_(c, x, linear(c, a, L->wo));
         h = wt_rms_norm(c, x, L->ffn_norm, eps);
         wt_tensor *g = wt_unary_(c, WT_UNARY_SILU, linear(c, h, L->gate), 0.0f);
         g = wt_mul_(c, g, linear(c, h, L->up));
@@ -418,17 +488,16 @@ static wt_status setup_runtime(wt_llama *m) {
     const wt_llama_config *c = &m->cfg;
     wt_ctx *x = m->wctx;
     int64_t kvd = c->kv_heads * c->head_dim;
-    m->kv = wt_tensor_new4(x, WT_F32, 2, c->layers, m->context, kvd);
-    wt_fill_(x, m->kv, 0.0);
+    m->kc = wt_tensor_new3(x, WT_F32, c->layers, kvd, m->context);
+    m->vc = wt_tensor_new3(x, WT_F32, c->layers, m->context, kvd);
+    wt_fill_(x, m->kc, 0.0);
+    wt_fill_(x, m->vc, 0.0);
     m->tok = wt_tensor_new1(x, WT_I64, 1);
     m->pos = wt_tensor_new1(x, WT_I64, 1);
     m->logits = wt_tensor_new2(x, WT_F32, 1, c->vocab);
-    int64_t cs[2] = {m->context, kvd};
     for (int64_t l = 0; l < c->layers; l++) {
-        wt_tensor *k = wt_narrow(x, wt_narrow(x, m->kv, 0, 0, 1), 1, l, 1);
-        wt_tensor *v = wt_narrow(x, wt_narrow(x, m->kv, 0, 1, 1), 1, l, 1);
-        m->layer[l].kcache = wt_view(x, k, 2, cs);
-        m->layer[l].vcache = wt_view(x, v, 2, cs);
+        m->layer[l].kcache = wt_squeeze(x, wt_narrow(x, m->kc, 0, l, 1), 0);
+        m->layer[l].vcache = wt_squeeze(x, wt_narrow(x, m->vc, 0, l, 1), 0);
     }
     if (wt_ctx_status(x) != WT_OK) return wt_error(wt_ctx_status(x), "%s", wt_ctx_error(x));
     if (m->tok) ((int64_t *)m->tok->data)[0] = 0;

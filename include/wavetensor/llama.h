@@ -54,9 +54,14 @@ typedef struct wt_llama_options {
     int64_t context;       /* KV cache length; 0 = max_position_embeddings */
     int threads;           /* threads for matmuls; 0 = 1 */
     int64_t prefill_chunk; /* prompt tokens per batched forward; 0 = 128 */
+    /* Decode-step attention through the generic ops (batched matmul,
+     * softmax) even on the CPU, where a fused loop over the cache is the
+     * default (same arithmetic, no operand packing). */
+    bool op_attention;
 } wt_llama_options;
 
-/* Defaults: dtype as stored, full context, 1 thread, chunks of 128. */
+/* Defaults: dtype as stored, full context, 1 thread, chunks of 128, fused
+ * CPU decode attention. */
 wt_llama_options wt_llama_options_default(void);
 
 typedef struct wt_llama wt_llama;
