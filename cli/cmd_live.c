@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "wavetensor/rt.h"
 #include "wavetensor/rt_host.h"
+#include "wavetensor/rt_models.h"
 
 typedef enum { HOST_AUTO, HOST_JACK, HOST_PORTAUDIO } host_kind;
 
@@ -26,11 +27,10 @@ typedef struct live_args {
     const char *weights, *config, *file; /* file: record -o / play FILE */
 } live_args;
 
-/* A processor plus what frees its state. */
+/* A processor plus the model that owns its state (NULL for passthrough). */
 typedef struct live_model {
     wt_rt_processor proc;
-    void *state;
-    void (*destroy)(void *state);
+    wt_rt_model *model;
 } live_model;
 
 static void usage(FILE *f) {
@@ -144,7 +144,7 @@ static void defaults(live_args *a, const char *mode) {
     a->host_opts.status = true;
     a->model_rate = 24000;
     a->frame = 480;
-    a->codebooks = 8;
+    a->codebooks = 0; /* the model's default */
 }
 
 /* ---- processors ---- */
@@ -155,15 +155,16 @@ static wt_status make_model(const live_args *a, live_model *m) {
         wt_rt_passthrough_init(&m->proc, a->model_rate, a->frame);
         return WT_OK;
     }
-    /* The Mimi and Demucs processors plug in here (a wt_rt_processor whose
-     * step runs one streaming step); until they are wired, say so. */
-    return wt_error(WT_ERR_UNSUPPORTED, "%s: the streaming %s processor is not wired into the real-time engine yet",
-                    a->mode, !strcmp(a->mode, "denoise") ? "Demucs" : "Mimi");
+    if (!strcmp(a->mode, "denoise"))
+        return wt_rt_denoise_new(a->config, a->weights, (float)a->dry, &m->proc, &m->model);
+    if (!strcmp(a->mode, "codec"))
+        return wt_rt_codec_new(a->config, a->weights, a->codebooks, &m->proc, &m->model);
+    /* record / play need a processor around the tokenized-audio file (codes
+     * to and from a non-real-time writer/reader thread): not built yet. */
+    return wt_error(WT_ERR_UNSUPPORTED, "%s: not implemented yet (use live codec)", a->mode);
 }
 
-static void free_model(live_model *m) {
-    if (m->destroy) m->destroy(m->state);
-}
+static void free_model(live_model *m) { wt_rt_model_free(m->model); }
 
 typedef struct engine_ctx {
     const live_args *args;

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 /* One message buffer per thread: errors never allocate and threads never see
  * each other's messages. */
@@ -22,10 +23,14 @@ const char *wt_status_str(wt_status s) {
 }
 
 wt_status wt_error(wt_status s, const char *fmt, ...) {
+    /* Format into a scratch buffer first: callers may pass wt_last_error()
+     * itself as an argument to add context to a lower-level message. */
+    char msg[sizeof t_last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(t_last_error, sizeof t_last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(t_last_error, msg, sizeof msg);
     return s;
 }
 

@@ -51,6 +51,8 @@ static int64_t json_ids(const cJSON *arr, int32_t *out, int64_t cap) {
     return n;
 }
 
+static bool g_op_attention; /* decode attention through the generic ops */
+
 static wt_llama *load_model(const char *dir, const char *weights, int64_t context) {
     char cpath[1024], wpath[1024], rel[512];
     wt_llama_config cfg;
@@ -61,6 +63,7 @@ static wt_llama *load_model(const char *dir, const char *weights, int64_t contex
     wt_llama_options opt = wt_llama_options_default();
     opt.context = context;
     opt.prefill_chunk = 16; /* several chunks on the longer prompts */
+    opt.op_attention = g_op_attention;
     wt_llama *m = wt_llama_new(&cfg, wt_test_golden(wpath, sizeof wpath, rel), &opt);
     ck_assert_msg(m != NULL, "%s", wt_last_error());
     return m;
@@ -84,6 +87,8 @@ static float *load_logits(const char *dir, const char *name, int64_t rows, int64
 }
 
 /* ---- greedy cases ---- */
+
+static void check_sequence(const char *dir, const char *seqname, double tol_all, double tol_first8);
 
 enum { MAXTOK = 1024 };
 
@@ -169,6 +174,20 @@ START_TEST(test_stories_f16) {
 }
 END_TEST
 
+/* The decode step with the op-based attention instead of the fused loop. */
+START_TEST(test_op_attention) {
+    g_op_attention = true;
+    cJSON *j = load_json("llama/stories260K/expected.json");
+    check_cases("stories260K", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
+    cJSON_Delete(j);
+    j = load_json("llama/random-gqa/expected.json");
+    check_cases("random-gqa", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
+    cJSON_Delete(j);
+    check_sequence("stories260K", "greedy_path_512", 1e-3, 1e-4);
+    g_op_attention = false;
+}
+END_TEST
+
 START_TEST(test_random_gqa) {
     cJSON *j = load_json("llama/random-gqa/expected.json");
     check_cases("random-gqa", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
@@ -234,9 +253,22 @@ START_TEST(test_step_no_alloc) {
         tok = wt_llama_argmax(wt_llama_logits(m), 512);
     }
     uint64_t after = wt_test_alloc_calls();
+    /* the same with two matmul threads (after their own warm-up) */
+    wt_llama_set_threads(m, 2);
+    for (int i = 0; i < 4; i++) {
+        fails += wt_llama_step(m, tok) != WT_OK;
+        tok = wt_llama_argmax(wt_llama_logits(m), 512);
+    }
+    uint64_t before2 = wt_test_alloc_calls();
+    for (int i = 0; i < 100; i++) {
+        fails += wt_llama_step(m, tok) != WT_OK;
+        tok = wt_llama_argmax(wt_llama_logits(m), 512);
+    }
+    uint64_t after2 = wt_test_alloc_calls();
     ck_assert_int_eq(fails, 0);
     ck_assert_uint_eq(after - before, 0);
-    ck_assert_int_eq(wt_llama_pos(m), 304);
+    ck_assert_uint_eq(after2 - before2, 0);
+    ck_assert_int_eq(wt_llama_pos(m), 408);
     wt_llama_free(m);
 }
 END_TEST
@@ -655,6 +687,7 @@ int main(void) {
     tcase_add_test(tc, test_stories_bf16);
     tcase_add_test(tc, test_stories_f16);
     tcase_add_test(tc, test_random_gqa);
+    tcase_add_test(tc, test_op_attention);
     tcase_add_test(tc, test_sequence_512);
     tcase_add_test(tc, test_sequence_random);
     tcase_add_test(tc, test_step_no_alloc);

@@ -19,10 +19,10 @@ typedef struct llama_layer {
     wt_tensor *wo;                              /* [hidden, heads*hd] */
     wt_tensor *gate, *up;                       /* [intermediate, hidden] */
     wt_tensor *down;                            /* [hidden, intermediate] */
-    /* The key cache is stored transposed, [kv_heads*hd, context], so the
-     * scores q.k of all positions are unit-stride along the positions (for
-     * the matmul op and for the fused loop alike); values stay
-     * [context, kv_heads*hd]. Views into the model's cache tensors. */
+    /* Keys and values are cached transposed, [kv_heads*hd, context]: the
+     * position index is the unit stride, so the scores q.k of all positions
+     * and the value sums over positions run along contiguous rows (for the
+     * matmul op and for the fused loop alike). Views into the model's caches. */
     wt_tensor *kcache, *vcache;
 } llama_layer;
 
@@ -36,7 +36,7 @@ struct wt_llama {
     wt_tensor *norm;       /* [hidden] f32 */
     wt_tensor *lm_head;    /* [vocab, hidden]; == embed when tied */
     llama_layer *layer;
-    wt_tensor *kc, *vc;    /* [layers, kv_heads*hd, context], [layers, context, kv_heads*hd] f32 */
+    wt_tensor *kc, *vc;    /* [layers, kv_heads*hd, context] f32 */
     wt_tensor *tok, *pos;  /* i64 [1]: the decode step's state */
     wt_tensor *logits;     /* [1, vocab] f32: last position's logits */
     wt_ctx *step;          /* arena of the decode step */
@@ -307,18 +307,60 @@ static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, 
                             int64_t p0, int64_t n) {
     const wt_llama_config *cf = &m->cfg;
     int64_t KVH = cf->kv_heads, hd = cf->head_dim, G = cf->heads / KVH, T = p0 + n;
-    int64_t qs[4] = {n, KVH, G, hd}, cs[3] = {T, KVH, hd}, ks[3] = {KVH, hd, T},
-            os[2] = {n, cf->heads * hd};
-    static const int q_perm[4] = {1, 2, 0, 3}, v_perm[3] = {1, 0, 2}, o_perm[4] = {2, 0, 1, 3};
+    int64_t qs[4] = {n, KVH, G, hd}, ks[3] = {KVH, hd, T}, os[2] = {n, cf->heads * hd};
+    static const int q_perm[4] = {1, 2, 0, 3}, o_perm[4] = {2, 0, 1, 3};
     wt_tensor *Q = wt_permute(c, wt_view(c, q, 4, qs), q_perm);                  /* [KVH, G, n, hd] */
     wt_tensor *K = wt_view(c, wt_narrow(c, L->kcache, 1, 0, T), 3, ks);         /* [KVH, hd, T] */
     K = wt_unsqueeze(c, K, 1);                                                  /* [KVH, 1, hd, T] */
-    wt_tensor *V = wt_view(c, wt_narrow(c, L->vcache, 0, 0, T), 3, cs);
-    V = wt_unsqueeze(c, wt_permute(c, V, v_perm), 1);                           /* [KVH, 1, T, hd] */
+    wt_tensor *V = wt_view(c, wt_narrow(c, L->vcache, 1, 0, T), 3, ks);         /* [KVH, hd, T] */
+    V = wt_unsqueeze(c, wt_transpose(c, V, 1, 2), 1);                           /* [KVH, 1, T, hd] */
     wt_tensor *s = wt_matmul(c, Q, K);                                          /* [KVH, G, n, T] */
     s = wt_softmax_(c, s, 1.0f / sqrtf((float)hd), NULL, WT_MASK_CAUSAL, 0);
     wt_tensor *o = wt_matmul(c, s, V);                                          /* [KVH, G, n, hd] */
     return wt_reshape(c, wt_permute(c, o, o_perm), 2, os);                      /* [n, heads*hd] */
+}
+
+/* exp(x) for x <= 0 in a form the compiler vectorises (libm's expf is a
+ * call per element): x = k ln2 + r with |r| <= ln2/2 (Cody-Waite split, k ln2
+ * exact in two parts), exp(r) by its Taylor polynomial to r^6 (relative
+ * error below 2e-7, about one float ulp), times 2^k built in the exponent
+ * bits. Inputs below -87 give exp(-87) ~ 1.6e-38 instead of underflowing. */
+static inline float exp_nonpos(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float k = rintf(x * 1.44269504088896341f);
+    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float two_k;
+    memcpy(&two_k, &bits, sizeof two_k);
+    return p * two_k;
+}
+
+/* Sum and dot product over n floats in LANES partial sums, which the
+ * compiler keeps in vector registers (a single running sum cannot be
+ * vectorised without reordering, which C forbids it to do on its own). */
+enum { LANES = 16 };
+
+static float sum_lanes(const float *x, int64_t n) {
+    float part[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) part[j] += x[i + j];
+    for (; i < n; i++) part[i % LANES] += x[i];
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += part[j];
+    return s;
+}
+
+static float dot_lanes(const float *x, const float *y, int64_t n) {
+    float part[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) part[j] += x[i + j] * y[i + j];
+    for (; i < n; i++) part[i % LANES] += x[i] * y[i];
+    float s = 0.0f;
+    for (int j = 0; j < LANES; j++) s += part[j];
+    return s;
 }
 
 /* Single-query attention as one loop over the valid cache rows: for a
@@ -330,16 +372,13 @@ static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, 
 static wt_tensor *attention_one(const wt_llama *m, wt_ctx *c, const llama_layer *L, const wt_tensor *q,
                                 int64_t T) {
     const wt_llama_config *cf = &m->cfg;
-    int64_t H = cf->heads, hd = cf->head_dim, G = H / cf->kv_heads, kvd = cf->kv_heads * hd;
-    int64_t ctxlen = m->context;
-    enum { PARTS = 4 }; /* independent partial sums for the value rows */
+    int64_t H = cf->heads, hd = cf->head_dim, G = H / cf->kv_heads, ctxlen = m->context;
     wt_tensor *out = wt_tensor_new2(c, WT_F32, 1, H * hd);
     wt_tensor *sc = wt_tensor_new1(c, WT_F32, T);
-    wt_tensor *acc = wt_tensor_new1(c, WT_F32, PARTS * hd);
-    if (!out || !sc || !acc || !q) return NULL;
-    const float *qd = q->data, *kt = L->kcache->data, *vc = L->vcache->data;
-    float *od = out->data, *p = sc->data, *ac = acc->data;
-    float scale = 1.0f / sqrtf((float)hd);
+    if (!out || !sc || !q) return NULL;
+    const float *qd = q->data, *kt = L->kcache->data, *vt = L->vcache->data;
+    float *od = out->data, *p = sc->data;
+    float scale = 1.0f / sqrtf((float)hd), part[LANES];
     for (int64_t h = 0; h < H; h++) {
         const float *qh = qd + h * hd;
         int64_t off = (h / G) * hd;
@@ -349,35 +388,17 @@ static wt_tensor *attention_one(const wt_llama *m, wt_ctx *c, const llama_layer 
             float qv = qh[d];
             for (int64_t t = 0; t < T; t++) p[t] += qv * krow[t];
         }
-        float mx = -INFINITY;
+        for (int j = 0; j < LANES; j++) part[j] = -INFINITY;
         for (int64_t t = 0; t < T; t++) {
             p[t] *= scale;
-            mx = p[t] > mx ? p[t] : mx;
+            part[t % LANES] = p[t] > part[t % LANES] ? p[t] : part[t % LANES];
         }
-        float sum = 0.0f;
-        for (int64_t t = 0; t < T; t++) {
-            p[t] = expf(p[t] - mx);
-            sum += p[t];
-        }
-        for (int64_t i = 0; i < PARTS * hd; i++) ac[i] = 0.0f;
-        int64_t t = 0;
-        for (; t + PARTS <= T; t += PARTS)
-            for (int j = 0; j < PARTS; j++) {
-                const float *v = vc + (t + j) * kvd + off;
-                float a = p[t + j];
-                float *aj = ac + j * hd;
-                for (int64_t d = 0; d < hd; d++) aj[d] += a * v[d];
-            }
-        for (; t < T; t++) {
-            const float *v = vc + t * kvd + off;
-            for (int64_t d = 0; d < hd; d++) ac[d] += p[t] * v[d];
-        }
+        float mx = part[0];
+        for (int j = 1; j < LANES; j++) mx = part[j] > mx ? part[j] : mx;
+        for (int64_t t = 0; t < T; t++) p[t] = exp_nonpos(p[t] - mx);
+        float sum = sum_lanes(p, T);
         float inv = 1.0f / sum, *o = od + h * hd;
-        for (int64_t d = 0; d < hd; d++) {
-            float s = 0.0f;
-            for (int j = 0; j < PARTS; j++) s += ac[j * hd + d];
-            o[d] = s * inv;
-        }
+        for (int64_t d = 0; d < hd; d++) o[d] = dot_lanes(p, vt + (off + d) * ctxlen, T) * inv;
     }
     return out;
 }
@@ -398,7 +419,7 @@ static wt_tensor *forward(const wt_llama *m, wt_ctx *c, const wt_tensor *tok, co
         wt_rope_(c, wt_view(c, q, 3, qs), pos, theta, WT_ROPE_HALVES);
         wt_rope_(c, wt_view(c, k, 3, ks), pos, theta, WT_ROPE_HALVES);
         wt_scatter_set_(c, L->kcache, 1, pos, wt_transpose(c, k, 0, 1));
-        wt_scatter_set_(c, L->vcache, 0, pos, v);
+        wt_scatter_set_(c, L->vcache, 1, pos, wt_transpose(c, v, 0, 1));
         wt_tensor *a = (n == 1 && m->fused_attention) ? attention_one(m, c, L, q, p0 + 1)
                                                       : attention(m, c, L, q, p0, n);
         x = wt_add_(c, x, linear(c, a, L->wo));
@@ -489,7 +510,7 @@ static wt_status setup_runtime(wt_llama *m) {
     wt_ctx *x = m->wctx;
     int64_t kvd = c->kv_heads * c->head_dim;
     m->kc = wt_tensor_new3(x, WT_F32, c->layers, kvd, m->context);
-    m->vc = wt_tensor_new3(x, WT_F32, c->layers, m->context, kvd);
+    m->vc = wt_tensor_new3(x, WT_F32, c->layers, kvd, m->context);
     wt_fill_(x, m->kc, 0.0);
     wt_fill_(x, m->vc, 0.0);
     m->tok = wt_tensor_new1(x, WT_I64, 1);
