@@ -159,10 +159,12 @@ static wt_status make_model(const live_args *a, live_model *m) {
         return wt_rt_denoise_new(a->config, a->weights, (float)a->dry, &m->proc, &m->model);
     if (!strcmp(a->mode, "codec"))
         return wt_rt_codec_new(a->config, a->weights, a->codebooks, &m->proc, &m->model);
-    /* record / play need a processor around the tokenized-audio file (codes
-     * to and from a non-real-time writer/reader thread): not built yet. */
-    return wt_error(WT_ERR_UNSUPPORTED, "%s: not implemented yet (use live codec)", a->mode);
+    if (!strcmp(a->mode, "record"))
+        return wt_rt_record_new(a->config, a->weights, a->codebooks, a->file, &m->proc, &m->model);
+    return wt_rt_play_new(a->config, a->weights, a->file, &m->proc, &m->model);
 }
+
+static bool play_finished(void *user) { return wt_rt_model_finished(user); }
 
 static void free_model(live_model *m) { wt_rt_model_free(m->model); }
 
@@ -189,10 +191,23 @@ static int run_live(live_args *a) {
     engine_ctx ctx = {a, &m};
     a->host_opts.factory = build_engine;
     a->host_opts.factory_user = &ctx;
+    if (!strcmp(a->mode, "play")) {
+        a->host_opts.finished = play_finished;
+        a->host_opts.finished_user = m.model;
+    }
     host_kind host = a->host;
     if (host == HOST_AUTO)
         host = wt_rt_jack_available(a->host_opts.server_name) ? HOST_JACK : HOST_PORTAUDIO;
     wt_status st = host == HOST_JACK ? wt_rt_jack_run(&a->host_opts) : wt_rt_pa_run(&a->host_opts);
+    if (!strcmp(a->mode, "record")) {
+        wt_status cst = wt_rt_model_finish(m.model);
+        int64_t written = wt_rt_model_frames_written(m.model);
+        int64_t dropped = wt_rt_model_frames_dropped(m.model);
+        if (!st && cst) st = cst;
+        if (!cst)
+            printf("recorded %lld frames to %s (%lld dropped)\n", (long long)written, a->file,
+                   (long long)dropped);
+    }
     free_model(&m);
     if (st == WT_ERR_NOT_FOUND && a->host == HOST_AUTO && host == HOST_PORTAUDIO)
         return wt_cli_fail(WT_EXIT_RUNTIME, "no JACK server running and %s", wt_last_error());

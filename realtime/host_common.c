@@ -45,6 +45,7 @@ wt_rt_stop wt_rt_host_wait(const wt_rt_host_opts *o, const wt_rt_engine *e,
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     wt_rt_stop why;
+    double done_at = -1; /* when o->finished first said so */
     for (;;) {
         struct timespec tick = {0, 100000000};
         if (sigtimedwait(&s, NULL, &tick) > 0) {
@@ -55,7 +56,14 @@ wt_rt_stop wt_rt_host_wait(const wt_rt_host_opts *o, const wt_rt_engine *e,
             why = WT_RT_STOP_HOST;
             break;
         }
-        if (o->seconds > 0 && seconds_since(&t0) >= o->seconds) {
+        double now = seconds_since(&t0);
+        if (o->seconds > 0 && now >= o->seconds) {
+            why = WT_RT_STOP_TIME;
+            break;
+        }
+        if (o->finished && done_at < 0 && o->finished(o->finished_user)) done_at = now;
+        /* Let the last output through the engine's buffering first. */
+        if (done_at >= 0 && now - done_at > wt_rt_engine_latency(e)->ms / 1000.0 + 0.2) {
             why = WT_RT_STOP_TIME;
             break;
         }

@@ -20,19 +20,28 @@ typedef struct jack_host {
     int max_period;
     atomic_bool failed;     /* the server shut us down, or a period grew too large */
     atomic_bool gone;       /* the server shut us down */
+    atomic_bool freewheel;  /* JACK runs the graph as fast as it can, no deadlines */
     atomic_int new_period;  /* the buffer size we were told to switch to */
     char reason[256];       /* written before `failed` is set (release) */
 } jack_host;
 
 /* ---- callbacks ---- */
 
-/* The audio thread: port buffers in, port buffers out. */
+/* The audio thread: port buffers in, port buffers out, nothing else. */
 static int on_process(jack_nframes_t n, void *arg) {
     jack_host *h = arg;
     const float *in = jack_port_get_buffer(h->in, n);
     float *out = jack_port_get_buffer(h->out, n);
     wt_rt_engine_process(h->eng, in, out, (int)n);
+    /* Freewheeling has no deadline: wait for the model, as an offline run
+     * would, instead of counting underruns. Never in real-time mode. */
+    if (atomic_load_explicit(&h->freewheel, memory_order_relaxed)) wt_rt_engine_sync(h->eng);
     return 0;
+}
+
+static void on_freewheel(int starting, void *arg) {
+    jack_host *h = arg;
+    atomic_store(&h->freewheel, starting != 0);
 }
 
 static int on_xrun(void *arg) {
@@ -153,6 +162,7 @@ static wt_status open_host(jack_host *h, const wt_rt_host_opts *o) {
     h->latency = wt_rt_engine_latency(h->eng)->host_frames;
     jack_set_process_callback(h->client, on_process, h);
     jack_set_xrun_callback(h->client, on_xrun, h);
+    jack_set_freewheel_callback(h->client, on_freewheel, h);
     jack_set_latency_callback(h->client, on_latency, h);
     jack_set_buffer_size_callback(h->client, on_buffer_size, h);
     jack_on_info_shutdown(h->client, on_shutdown, h);

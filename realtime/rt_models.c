@@ -53,7 +53,7 @@ static wt_status stop_writer(wt_rt_model *m) {
     return m->write_error;
 }
 
-wt_status wt_rt_model_close(wt_rt_model *m) {
+wt_status wt_rt_model_finish(wt_rt_model *m) {
     if (!m) return WT_OK;
     wt_status st = stop_writer(m);
     if (m->writer) {
@@ -61,7 +61,6 @@ wt_status wt_rt_model_close(wt_rt_model *m) {
         m->writer = NULL;
         if (!st) st = cst;
     }
-    wt_rt_model_free(m);
     return st;
 }
 

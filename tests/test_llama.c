@@ -575,6 +575,28 @@ START_TEST(test_tokenizer_json) {
 }
 END_TEST
 
+/* The Llama 2 tokenizer (llama2.c's tokenizer.bin, 32000 pieces) on the
+ * prompts of llama2.c's own tokenizer test, with the ids that test lists
+ * (they come from the reference SentencePiece). Runs only when
+ * WT_LLAMA2_TOKENIZER_BIN names that file; it is not part of ../shared. */
+START_TEST(test_tokenizer_llama2) {
+    const char *path = getenv("WT_LLAMA2_TOKENIZER_BIN");
+    if (!path || !path[0]) return;
+    wt_llama_tokenizer *t = wt_llama_tokenizer_load_bin(path, 32000);
+    ck_assert_msg(t != NULL, "%s", wt_last_error());
+    expect_ids(t, "I believe the meaning of life is", true,
+               (const int32_t[]){1, 306, 4658, 278, 6593, 310, 2834, 338}, 8);
+    expect_ids(t, "Simply put, the theory of relativity states that ", true,
+               (const int32_t[]){1, 3439, 17632, 1925, 29892, 278, 6368, 310, 14215, 537, 5922, 393, 29871}, 13);
+    expect_ids(t, "A brief message congratulating the team on the launch:\n\n        Hi everyone,\n\n        I just ",
+               true,
+               (const int32_t[]){1, 319, 11473, 2643, 378, 629, 271, 18099, 278, 3815, 373, 278, 6826,
+                                 29901, 13, 13, 4706, 6324, 14332, 29892, 13, 13, 4706, 306, 925, 29871},
+               26);
+    wt_llama_tokenizer_free(t);
+}
+END_TEST
+
 /* ---- CLI ---- */
 
 /* Runs the CLI with `args` (a shell word list); stdout and stderr go to
@@ -641,6 +663,7 @@ START_TEST(test_cli_errors) {
         {"llama generate --prompt-ids '1' -n 4 #%s", 2, "--model"},
         {"llama frobnicate #%s", 2, "frobnicate"},
         {"bench llama --dtype f8 #%s", 2, "dtype"},
+        {"llama generate --model '%s' --context 4 --prompt-ids '1 5 6 7 8' -n 1 --ids", 1, "context"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(args, sizeof args, cases[i].fmt, dir, dir);
@@ -654,6 +677,28 @@ START_TEST(test_cli_errors) {
         free(out);
         free(err);
     }
+    /* a config whose hidden size does not match the weights */
+    char cfg[512], *text = read_text(wt_test_golden(args, sizeof args, "llama/stories260K/config.json"));
+    ck_assert_ptr_nonnull(text);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    cJSON_ReplaceItemInObject(j, "hidden_size", cJSON_CreateNumber(128));
+    text = cJSON_Print(j);
+    FILE *f = fopen(tmp_path(cfg, sizeof cfg, "bad_config.json"), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    cJSON_Delete(j);
+    snprintf(args, sizeof args, "llama generate --config '%s' --weights '%s/model.safetensors' --prompt-ids 1 -n 2",
+             cfg, dir);
+    char *out, *err;
+    int rc = run_cli(args, &out, &err);
+    ck_assert_msg(rc == 1 && count_lines(err) == 1 && strstr(err, "model.embed_tokens.weight"), "%d: %s", rc, err);
+    ck_assert_str_eq(out, "");
+    free(out);
+    free(err);
+    unlink(cfg);
 }
 END_TEST
 
@@ -699,6 +744,7 @@ int main(void) {
     tcase_add_test(tb, test_bad_tokens_and_context);
     tcase_add_test(tb, test_tokenizer_bin);
     tcase_add_test(tb, test_tokenizer_json);
+    tcase_add_test(tb, test_tokenizer_llama2);
     tcase_add_test(tb, test_cli_generate_ids);
     tcase_add_test(tb, test_cli_errors);
     tcase_add_test(tb, test_cli_bench_json);

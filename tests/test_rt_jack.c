@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wavetensor/mimi.h"
+#include "wavetensor/safetensors.h"
+#include "wavetensor/tokfile.h"
 #include "wt_test.h"
 
 #define RATE 48000
@@ -73,15 +76,31 @@ static jack_client_t *open_on(const server *s, const char *client) {
 
 static void quiet(const char *m) { (void)m; }
 
+/* The server name is fixed per build tree: JACK keeps a small table of
+ * servers (8) and frees a dead server's entry (after the SIGKILL test) only
+ * when a server of the same name registers again; the tests in this suite
+ * run one after another, so one name is enough, and two build trees
+ * (release, sanitizer) may run at once. */
+static void server_name(char *buf, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a of the build directory */
+    for (const char *p = WT_BINARY_DIR; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    snprintf(buf, n, "wt_test_%08x", h);
+}
+
 /* Starts a dummy server at RATE, period 256, and waits until it answers. */
-static bool start_server(server *s) {
+static bool start_server_at(server *s, const char *rate) {
     jack_set_error_function(quiet);
     jack_set_info_function(quiet);
-    snprintf(s->name, sizeof s->name, "wt_test_%d_%ld", (int)getpid(), (long)time(NULL) % 100000);
-    char *argv[] = {"jackd", "-n", s->name, "-d", "dummy", "-r", "48000", "-p", "256", NULL};
+    server_name(s->name, sizeof s->name);
+    char *argv[] = {"jackd", "-n", s->name, "-d", "dummy", "-r", (char *)rate, "-p", "256", NULL};
     s->pid = spawn(argv, NULL, NULL);
     for (int t = 0; t < 100; t++) {
         msleep(50);
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) { /* it gave up (name taken, table full) */
+            s->pid = 0;
+            return false;
+        }
         jack_client_t *c = open_on(s, "probe");
         if (c) {
             jack_client_close(c);
@@ -90,6 +109,8 @@ static bool start_server(server *s) {
     }
     return false;
 }
+
+static bool start_server(server *s) { return start_server_at(s, "48000"); }
 
 static void stop_server(server *s) {
     if (s->pid <= 0) return;
@@ -216,9 +237,15 @@ static void check_live(const char *model_rate, bool exact) {
     if (opened) {
         msleep(300); /* let the latency callback run after the connections */
         jack_port_get_latency_range(jack_port_by_name(ctl, "wt_live:out"), JackCaptureLatency, &lr);
+        /* Freewheel (no deadlines; wavetensor then waits for its model):
+         * a loaded test machine cannot drop cycles, so the comparison is
+         * exact, not a matter of luck. */
+        jack_set_freewheel(ctl, 1);
         atomic_store(&p.recording, true);
-        msleep(1500);
+        for (int t = 0; t < 500 && atomic_load(&p.rec_n) < 2 * RATE; t++) msleep(20);
         atomic_store(&p.recording, false);
+        jack_set_freewheel(ctl, 0);
+        msleep(200); /* some real-time cycles again before SIGTERM */
     }
     kill(cli, SIGTERM);
     int status = 0;
@@ -315,6 +342,203 @@ START_TEST(test_no_server) {
 }
 END_TEST
 
+static void mimi_paths(char *cfg, char *w, size_t n) {
+    wt_test_golden(cfg, n, "mimi/tiny-speech/config.json");
+    wt_test_golden(w, n, "mimi/tiny-speech/model.safetensors");
+}
+
+/* `wavetensor record` killed with SIGKILL mid-run: the file holds every
+ * complete frame, and they are the codes of what it heard (nothing is
+ * connected: silence), as Mimi's streaming encoder gives them directly. */
+START_TEST(test_record_survives_sigkill) {
+    if (!have_jackd()) {
+        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
+        return;
+    }
+    const char *cli = getenv("WT_CLI");
+    ck_assert_ptr_nonnull(cli);
+    char cfg[1024], w[1024], tok[256];
+    mimi_paths(cfg, w, sizeof cfg);
+    snprintf(tok, sizeof tok, "/tmp/wt_rt_rec_%d.wtok", (int)getpid());
+    server s;
+    ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
+    char *argv[] = {(char *)cli, "record", "-o", tok, "--jack", "--server", s.name, "--name", "wt_live",
+                    "--weights", w, "--config", cfg, "--no-status", NULL};
+    pid_t pid = spawn(argv, NULL, NULL);
+    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    bool ports = ctl && wait_ports(ctl);
+    msleep(1500);
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    if (ctl) jack_client_close(ctl);
+    stop_server(&s);
+    ck_assert(ports);
+    wt_tok_file f;
+    ck_assert_msg(wt_tok_read(tok, &f) == WT_OK, "%s", wt_last_error());
+    ck_assert_int_ge(f.frames, 5); /* 12.5 frames/s for ~1.5 s, less the latency */
+    /* Reference: the streaming encoder on silent frames. */
+    wt_mimi_config mc;
+    ck_assert_int_eq(wt_mimi_config_load(cfg, &mc), WT_OK);
+    wt_mimi *m = wt_mimi_load(&mc, w, WT_F32);
+    ck_assert_ptr_nonnull(m);
+    int K = (int)f.h.codebooks;
+    wt_mimi_encoder_stream *enc = wt_mimi_encoder_stream_new(m, 1, K, 1);
+    float *zeros = calloc(1920, sizeof(float));
+    int64_t codes[64];
+    int mismatched = 0;
+    for (int64_t i = 0; i < f.frames; i++) {
+        ck_assert_int_eq(wt_mimi_encoder_stream_step(enc, zeros, NULL, codes), WT_OK);
+        for (int k = 0; k < K; k++)
+            if (codes[k] != f.codes[i * K + k]) mismatched++;
+    }
+    ck_assert_int_eq(mismatched, 0);
+    ck_assert_int_eq((int64_t)f.h.model_id, (int64_t)wt_mimi_model_id(m));
+    free(zeros);
+    wt_mimi_encoder_stream_free(enc);
+    wt_mimi_free(m);
+    wt_tok_file_free(&f);
+    unlink(tok);
+}
+END_TEST
+
+/* `wavetensor play` of a file of golden codes through a 24 kHz JACK server
+ * (no resampling): the recorded output is, sample for sample, the streaming
+ * decoder's output for those codes, and the command ends by itself. */
+START_TEST(test_play_matches_offline_decode) {
+    if (!have_jackd()) {
+        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
+        return;
+    }
+    const char *cli = getenv("WT_CLI");
+    ck_assert_ptr_nonnull(cli);
+    char cfg[1024], w[1024], io_path[1024], tok[256];
+    mimi_paths(cfg, w, sizeof cfg);
+    wt_test_golden(io_path, sizeof io_path, "mimi/tiny-speech/io.safetensors");
+    snprintf(tok, sizeof tok, "/tmp/wt_rt_play_%d.wtok", (int)getpid());
+
+    /* The file: golden whole-clip codes [1, K, F], written frame by frame. */
+    wt_mimi_config mc;
+    ck_assert_int_eq(wt_mimi_config_load(cfg, &mc), WT_OK);
+    wt_mimi *m = wt_mimi_load(&mc, w, WT_F32);
+    ck_assert_ptr_nonnull(m);
+    wt_st_file *io = wt_st_open(io_path);
+    const wt_st_entry *ce = wt_st_find(io, "codes");
+    ck_assert_ptr_nonnull(ce);
+    int K = (int)ce->shape[1], F = (int)ce->shape[2];
+    int64_t *golden_codes = malloc(ce->nbytes); /* the mapping may be unaligned */
+    memcpy(golden_codes, ce->data, ce->nbytes);
+    wt_tok_header h = {.version = WT_TOK_VERSION, .sample_rate = 24000, .frame_rate_num = 12500,
+                       .frame_rate_den = 1000, .frame_samples = 1920, .codebooks = (uint32_t)K,
+                       .codebook_size = (uint32_t)mc.bins, .model_id = wt_mimi_model_id(m)};
+    wt_tok_writer *tw = wt_tok_writer_open(tok, &h);
+    ck_assert_ptr_nonnull(tw);
+    int64_t frame_codes[64];
+    for (int f = 0; f < F; f++) {
+        for (int k = 0; k < K; k++) frame_codes[k] = golden_codes[k * F + f];
+        ck_assert_int_eq(wt_tok_writer_append(tw, frame_codes), WT_OK);
+    }
+    ck_assert_int_eq(wt_tok_writer_close(tw), WT_OK);
+    /* Reference: the streaming decoder, frame by frame. */
+    wt_mimi_decoder_stream *dec = wt_mimi_decoder_stream_new(m, 1, K, 1);
+    float *direct = calloc((size_t)F * 1920, sizeof(float));
+    for (int f = 0; f < F; f++) {
+        for (int k = 0; k < K; k++) frame_codes[k] = golden_codes[k * F + f];
+        ck_assert_int_eq(wt_mimi_decoder_stream_step(dec, frame_codes, NULL, direct + f * 1920), WT_OK);
+    }
+
+    server s;
+    ck_assert_msg(start_server_at(&s, "24000"), "jackd -d dummy did not start");
+    probe p;
+    memset(&p, 0, sizeof p);
+    p.rec_buf = calloc(REC_MAX, sizeof(float));
+    p.rec_c = open_on(&s, "wt_rec");
+    ck_assert_ptr_nonnull(p.rec_c);
+    p.rec = jack_port_register(p.rec_c, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+    jack_set_process_callback(p.rec_c, rec_process, &p);
+    ck_assert_int_eq(jack_activate(p.rec_c), 0);
+    atomic_store(&p.recording, true);
+    /* --out connects to our recorder right after activation, well within
+     * the latency, so nothing it plays is missed; headroom keeps a loaded
+     * machine from underrunning in the real-time start. */
+    char *argv[] = {(char *)cli, "play", tok, "--jack", "--server", s.name, "--name", "wt_live",
+                    "--out", "wt_rec:in", "--headroom", "200", "--weights", w, "--config", cfg,
+                    "--no-status", NULL};
+    pid_t pid = spawn(argv, NULL, NULL);
+    int status = 0;
+    int waited = wait_exit(pid, 20000, &status);
+    if (waited) kill(pid, SIGKILL), waitpid(pid, &status, 0);
+    atomic_store(&p.recording, false);
+    jack_client_close(p.rec_c);
+    p.rec_c = NULL;
+    stop_server(&s);
+    int n = atomic_load(&p.rec_n);
+    int r0 = 0, d0 = 0;
+    while (r0 < n && p.rec_buf[r0] == 0.0f) r0++;
+    while (d0 < F * 1920 && direct[d0] == 0.0f) d0++;
+    int bad = 0, compared = 0;
+    for (int i = d0; i < F * 1920 && r0 + (i - d0) < n; i++, compared++)
+        if (p.rec_buf[r0 + (i - d0)] != direct[i]) bad++;
+    ck_assert_msg(waited == 0, "play did not end by itself");
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_int_eq(compared, F * 1920 - d0);
+    ck_assert_msg(bad == 0, "%d of %d samples differ from the offline streaming decode", bad, compared);
+    free(p.rec_buf);
+    free(direct);
+    free(golden_codes);
+    wt_mimi_decoder_stream_free(dec);
+    wt_st_close(io);
+    wt_mimi_free(m);
+    unlink(tok);
+}
+END_TEST
+
+/* PortAudio through its JACK host API on the dummy server: the device is
+ * listed, selected by name, runs and stops cleanly; a device that does not
+ * exist is a one-line error and exit 1. */
+START_TEST(test_portaudio_via_jack) {
+    if (!have_jackd()) {
+        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
+        return;
+    }
+    const char *cli = getenv("WT_CLI");
+    ck_assert_ptr_nonnull(cli);
+    server s;
+    ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
+    setenv("JACK_DEFAULT_SERVER", s.name, 1); /* PortAudio's JACK backend reads it */
+    char out[256], err[256];
+    snprintf(out, sizeof out, "/tmp/wt_rt_pa_%d.out", (int)getpid());
+    snprintf(err, sizeof err, "/tmp/wt_rt_pa_%d.err", (int)getpid());
+    char *list[] = {(char *)cli, "devices", NULL};
+    int st_list = 0, st_run = 0, st_bad = 0;
+    waitpid(spawn(list, out, err), &st_list, 0);
+    bool listed = file_contains(out, "JACK Audio Connection Kit");
+    char *run[] = {(char *)cli, "live", "passthrough", "--portaudio", "--in", "system", "--out", "system",
+                   "--seconds", "1", "--no-status", NULL};
+    pid_t pid = spawn(run, out, err);
+    int waited = wait_exit(pid, 15000, &st_run);
+    if (waited) kill(pid, SIGKILL), waitpid(pid, &st_run, 0);
+    bool ran = file_contains(out, "PortAudio 'system' -> 'system' at 48000 Hz");
+    char *bad[] = {(char *)cli, "live", "passthrough", "--portaudio", "--in", "no such device",
+                   "--seconds", "1", NULL};
+    waitpid(spawn(bad, NULL, err), &st_bad, 0);
+    bool bad_msg = file_contains(err, "wavetensor: no PortAudio device matches 'no such device'");
+    stop_server(&s);
+    ck_assert(WIFEXITED(st_list) && WEXITSTATUS(st_list) == 0);
+    ck_assert_msg(listed, "the JACK host API's device is not listed");
+    ck_assert_int_eq(waited, 0);
+    ck_assert(WIFEXITED(st_run));
+    ck_assert_int_eq(WEXITSTATUS(st_run), 0);
+    ck_assert(ran);
+    ck_assert(WIFEXITED(st_bad));
+    ck_assert_int_eq(WEXITSTATUS(st_bad), 1);
+    ck_assert(bad_msg);
+    unlink(out);
+    unlink(err);
+}
+END_TEST
+
 /* Usage errors exit 2. */
 START_TEST(test_usage_errors) {
     const char *cli = getenv("WT_CLI");
@@ -345,6 +569,9 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_live_passthrough_resampled);
     tcase_add_test(tc, test_server_vanishes);
     tcase_add_test(tc, test_no_server);
+    tcase_add_test(tc, test_record_survives_sigkill);
+    tcase_add_test(tc, test_play_matches_offline_decode);
+    tcase_add_test(tc, test_portaudio_via_jack);
     tcase_add_test(tc, test_usage_errors);
     suite_add_tcase(s, tc);
     return s;

@@ -86,7 +86,7 @@ START_TEST(test_live_denoise_matches_reference_streamer) {
     wt_rt_config c = wt_rt_config_default(16000, period);
     wt_rt_engine *e = NULL;
     ck_assert_int_eq(wt_rt_engine_new(&p, &c, &e), WT_OK);
-    const wt_rt_latency *l = wt_rt_engine_latency(e);
+    const wt_rt_latency lt = *wt_rt_engine_latency(e), *l = &lt; /* outlives the engine */
     int lat = l->host_frames;
     ck_assert_int_eq(l->lookahead, p.latency_samples);
     int n = (int)T + lat;

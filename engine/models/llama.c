@@ -1,6 +1,10 @@
 /* Llama: config, weights, KV cache, the batched forward (prefill) and the
  * allocation-free decode step. The forward pass reads top to bottom as the
- * Hugging Face LlamaForCausalLM does; every op is an engine op. */
+ * Hugging Face LlamaForCausalLM does, in engine ops; the one exception is the
+ * single-query attention of a CPU decode step, a fused loop over the cache
+ * (attention_one; the op path stays available as op_attention). The cache is
+ * a fixed buffer of `context` positions: positions < pos are valid, a step
+ * writes position pos, and a position past the context is an error. */
 #define _POSIX_C_SOURCE 200809L
 #include "wavetensor/llama.h"
 

@@ -36,6 +36,10 @@ typedef struct wt_rt_host_opts {
     int pa_period;           /* PortAudio frames per buffer (0: 256) */
     wt_rt_engine_factory factory;
     void *factory_user;
+    /* Optional: polled by the main thread; once true, the run ends (cleanly)
+     * after the engine's latency has drained (e.g. a file finished playing). */
+    bool (*finished)(void *user);
+    void *finished_user;
 } wt_rt_host_opts;
 
 /* True when a JACK server answers (no server is started). */

@@ -48,9 +48,10 @@ bool wt_rt_model_finished(const wt_rt_model *m);
 int64_t wt_rt_model_frames_written(const wt_rt_model *m);
 int64_t wt_rt_model_frames_dropped(const wt_rt_model *m);
 
-/* Stops and joins the record writer after it has written every queued frame
- * and closes the file (the first write error is returned); frees the model. */
-wt_status wt_rt_model_close(wt_rt_model *m);
+/* Record: stops and joins the writer after it has written every queued
+ * frame, and closes the file; returns the first write error. The engine must
+ * be stopped first. Does not free. */
+wt_status wt_rt_model_finish(wt_rt_model *m);
 void wt_rt_model_free(wt_rt_model *m);
 
 #ifdef __cplusplus

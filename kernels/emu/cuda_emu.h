@@ -1,5 +1,5 @@
 /* CUDA emulation for machines without a GPU (tests only).
- * Owns: just enough of the CUDA runtime and device language for kernels/*.cu
+ * Owns: just enough of the CUDA runtime and device language for the kernels/ .cu files
  * to compile with the host C++ compiler (-DWT_CUDA_EMU) and run: each thread
  * block's threads are cooperative fibers (ucontext), so __syncthreads, static
  * and dynamic __shared__ memory, warp shuffles/votes and atomics behave as on

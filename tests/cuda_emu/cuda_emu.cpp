@@ -188,6 +188,21 @@ void ensure_stacks() {
     r.stacks = static_cast<unsigned char *>(p);
 }
 
+/* Kept out of line: getcontext returns twice, like setjmp, which would
+ * make the caller's loop variables unreliable. */
+__attribute__((noinline)) void init_fiber(int i, uint3 tid) {
+    runtime &r = rt();
+    fiber &f = r.fibers[i];
+    f.state = READY;
+    f.tid = tid;
+    f.fake_stack = nullptr;
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = r.stacks + (size_t)i * kStackBytes;
+    f.ctx.uc_stack.ss_size = kStackBytes;
+    f.ctx.uc_link = nullptr;
+    makecontext(&f.ctx, fiber_main, 0);
+}
+
 void run_block(const node &n) {
     runtime &r = rt();
     r.nthreads = (int)(n.block.x * n.block.y * n.block.z);
@@ -200,17 +215,7 @@ void run_block(const node &n) {
     int i = 0;
     for (unsigned z = 0; z < n.block.z; z++)
         for (unsigned y = 0; y < n.block.y; y++)
-            for (unsigned x = 0; x < n.block.x; x++, i++) {
-                fiber &f = r.fibers[i];
-                f.state = READY;
-                f.tid = uint3{x, y, z};
-                f.fake_stack = nullptr;
-                getcontext(&f.ctx);
-                f.ctx.uc_stack.ss_sp = r.stacks + (size_t)i * kStackBytes;
-                f.ctx.uc_stack.ss_size = kStackBytes;
-                f.ctx.uc_link = nullptr;
-                makecontext(&f.ctx, fiber_main, 0);
-            }
+            for (unsigned x = 0; x < n.block.x; x++, i++) init_fiber(i, uint3{x, y, z});
     for (;;) {
         uint64_t before = r.progress;
         int live = 0;
