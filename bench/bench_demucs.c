@@ -1,30 +1,18 @@
 /* Streaming causal Demucs speed: milliseconds per stride frame against the
  * frame's duration (real-time factor) on real speech, random weights of a
  * config's shape (dns48 by default), one step per frame as a real-time
- * worker would run it. Also prints the streamer's algorithmic latency and
- * the memory-bandwidth floor (weight bytes per frame / copy bandwidth).
+ * worker would run it. Also prints CPU time per frame (comparable on a loaded
+ * machine), the streamer's algorithmic latency and the memory-bandwidth
+ * floor (weight bytes per frame / read bandwidth); see demucs_bench_core.h.
  *
  *   bench_demucs [--config FILE] [--threads N] [--dtype f32|bf16|f16]
  *                [--frames N] [--seconds S] [--data DIR] [--json]
  *
  * --data defaults to $WT_DATA_DIR/speech16k/noisy, else the shared data
  * next to this source tree. */
-#define _POSIX_C_SOURCE 200809L
+#include "bench/demucs_bench_core.h"
 
 #include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "wavetensor/demucs.h"
-#include "wavetensor/wavetensor.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint32_t le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -104,35 +92,6 @@ static float *load_speech(const char *dir, int64_t *n, int *rate) {
     return buf;
 }
 
-/* Bytes per second of a large memcpy (read + write counted as 2x). */
-static double copy_bandwidth(void) {
-    size_t bytes = (size_t)128 << 20;
-    char *a = malloc(bytes), *b = malloc(bytes);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        return 0;
-    }
-    memset(a, 1, bytes);
-    memset(b, 2, bytes);
-    double best = 1e9;
-    for (int r = 0; r < 5; r++) {
-        double t0 = now_s();
-        memcpy(b, a, bytes);
-        double t = now_s() - t0;
-        if (t < best) best = t;
-        a[r] = b[bytes - 1 - (size_t)r]; /* keep the copies observable */
-    }
-    free(a);
-    free(b);
-    return 2.0 * (double)bytes / best;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv) {
     const char *config = NULL, *data = NULL, *dtype_name = "f32";
     int threads = 1, frames = 1;
@@ -194,66 +153,15 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_demucs: note: speech is %d Hz, model %d Hz (timing only)\n", rate,
                 cfg.sample_rate);
     wt_demucs *m = wt_demucs_new_random(&cfg, 1234, dt);
-    wt_demucs_stream *s = m ? wt_demucs_stream_new(m, 0.0f, frames) : NULL;
-    if (!s) {
+    demucs_bench_result r;
+    if (!m || demucs_bench_run(m, speech, n, threads, frames, seconds, &r) != 0) {
         fprintf(stderr, "bench_demucs: %s\n", wt_last_error());
+        wt_demucs_free(m);
+        free(speech);
         return 1;
     }
-    wt_demucs_stream_set_threads(s, threads);
-    const wt_demucs_stream_info *info = wt_demucs_stream_get_info(s);
-    int64_t stride = info->stride;
-    int64_t steps = (int64_t)(seconds * cfg.sample_rate / (double)stride);
-    double *t_step = malloc((size_t)(steps + 1) * sizeof *t_step);
-    float *out = malloc((size_t)(stride + info->total_length) * sizeof *out);
-    int64_t got, pos = 0;
-    /* fill the window so every timed feed runs exactly one step */
-    wt_demucs_stream_feed(s, speech, info->total_length - stride, out, stride, &got);
-    pos = info->total_length - stride;
-    for (int64_t k = 0; k < steps + 5; k++) {
-        if (pos + stride > n) pos = 0; /* loop over the speech */
-        double t0 = now_s();
-        wt_status st = wt_demucs_stream_feed(s, speech + pos, stride, out, stride, &got);
-        double t = now_s() - t0;
-        if (st != WT_OK || got != stride) {
-            fprintf(stderr, "bench_demucs: step failed: %s\n", wt_last_error());
-            return 1;
-        }
-        if (k >= 5) t_step[k - 5] = t; /* the first steps warm caches */
-        pos += stride;
-    }
-    double sum = 0;
-    for (int64_t k = 0; k < steps; k++) sum += t_step[k];
-    qsort(t_step, (size_t)steps, sizeof *t_step, cmp_double);
-    double ms = 1e3 * sum / (double)steps;
-    double p50 = 1e3 * t_step[steps / 2], p99 = 1e3 * t_step[(steps * 99) / 100];
-    double stride_ms = 1e3 * (double)stride / cfg.sample_rate;
-    double latency_ms = 1e3 * (double)info->total_length / cfg.sample_rate;
-    double bw = copy_bandwidth();
-    double wbytes = (double)wt_demucs_weight_bytes(m);
-    double floor_ms = bw > 0 ? 1e3 * wbytes / bw : 0;
-    if (json) {
-        printf("{\"model\": \"demucs\", \"hidden\": %d, \"depth\": %d, \"threads\": %d, "
-               "\"dtype\": \"%s\", \"frames_per_step\": %d, \"steps\": %lld, "
-               "\"ms_per_frame\": %.4f, \"ms_p50\": %.4f, \"ms_p99\": %.4f, \"stride_ms\": %.4f, "
-               "\"rtf\": %.4f, \"latency_ms\": %.4f, \"weight_bytes\": %.0f, "
-               "\"copy_gb_s\": %.2f, \"bandwidth_floor_ms\": %.4f, \"bandwidth_floor_rtf\": %.4f}\n",
-               cfg.hidden, cfg.depth, threads, wt_dtype_name(dt), frames, (long long)steps, ms, p50,
-               p99, stride_ms, ms / stride_ms, latency_ms, wbytes, bw / 1e9, floor_ms,
-               floor_ms / stride_ms);
-    } else {
-        printf("demucs hidden %d depth %d, %s LSTM weights, %d thread(s), %d frame(s)/step, %lld steps\n",
-               cfg.hidden, cfg.depth, wt_dtype_name(dt), threads, frames, (long long)steps);
-        printf("  %.3f ms per %.1f ms frame (p50 %.3f, p99 %.3f): RTF %.3f\n", ms, stride_ms, p50,
-               p99, ms / stride_ms);
-        printf("  algorithmic latency %.1f ms (window of %lld samples)\n", latency_ms,
-               (long long)info->total_length);
-        printf("  weights %.1f MB; copy bandwidth %.1f GB/s; bandwidth floor %.3f ms (RTF %.3f)\n",
-               wbytes / 1e6, bw / 1e9, floor_ms, floor_ms / stride_ms);
-    }
-    free(t_step);
-    free(out);
+    demucs_bench_print(stdout, &cfg, &r, wt_dtype_name(dt), threads, frames, json);
     free(speech);
-    wt_demucs_stream_free(s);
     wt_demucs_free(m);
     return 0;
 }

@@ -6,29 +6,26 @@
 #ifndef WT_BENCH_MIMI_CORE_H
 #define WT_BENCH_MIMI_CORE_H
 
-#define _POSIX_C_SOURCE 200809L
+#include "bench/bench_clock.h" /* first: it sets the POSIX feature level */
+
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "wavetensor/mimi.h"
 #include "wavetensor/wavetensor.h"
 
 typedef struct mimi_bench_result {
     double enc_ms, dec_ms, both_ms;  /* streaming, per frame */
+    double enc_cpu_ms, dec_cpu_ms;   /* process CPU time per frame (load-independent) */
     double frame_ms;                 /* audio per frame (80) */
     double offline_enc_rtf, offline_dec_rtf, offline_rtf;
     double copy_gbs;                 /* read+write bandwidth of a large memcpy */
     double enc_mb, dec_mb;           /* weight MB read per frame */
-    double floor_ms;                 /* (enc_mb + dec_mb) / read bandwidth */
+    double floor_ms;                 /* (enc_mb + dec_mb) / (copy bandwidth / 2) */
+    double read_gbs;                 /* bandwidth of a plain read loop */
+    double read_floor_ms;            /* (enc_mb + dec_mb) / read_gbs */
 } mimi_bench_result;
 
-static double mb_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double mb_now(void) { return wt_bench_now(); }
 
 /* Bytes read+written per second by memcpy of a 256 MB buffer (best of 3). */
 static double mb_copy_gbs(void) {
@@ -73,15 +70,17 @@ static int mimi_bench_run(wt_mimi *m, int frames, int threads, mimi_bench_result
         rc |= wt_mimi_encoder_stream_step(enc, pcm + (size_t)t * fs, NULL, codes + (size_t)t * k) != WT_OK;
         rc |= wt_mimi_decoder_stream_step(dec, codes + (size_t)t * k, NULL, out) != WT_OK;
     }
-    double te = 0, td = 0;
+    double te = 0, td = 0, ce = 0, cd = 0;
     for (int t = warm; !rc && t < warm + frames; t++) {
-        double t0 = mb_now();
+        double c0 = wt_bench_cpu_now(), t0 = mb_now();
         rc |= wt_mimi_encoder_stream_step(enc, pcm + (size_t)t * fs, NULL, codes + (size_t)t * k) != WT_OK;
-        double t1 = mb_now();
+        double c1 = wt_bench_cpu_now(), t1 = mb_now();
         rc |= wt_mimi_decoder_stream_step(dec, codes + (size_t)t * k, NULL, out) != WT_OK;
-        double t2 = mb_now();
+        double c2 = wt_bench_cpu_now(), t2 = mb_now();
         te += t1 - t0;
         td += t2 - t1;
+        ce += c1 - c0;
+        cd += c2 - c1;
     }
     wt_mimi_encoder_stream_free(enc);
     wt_mimi_decoder_stream_free(dec);
@@ -89,6 +88,8 @@ static int mimi_bench_run(wt_mimi *m, int frames, int threads, mimi_bench_result
         r->enc_ms = 1000.0 * te / frames;
         r->dec_ms = 1000.0 * td / frames;
         r->both_ms = r->enc_ms + r->dec_ms;
+        r->enc_cpu_ms = 1000.0 * ce / frames;
+        r->dec_cpu_ms = 1000.0 * cd / frames;
         /* offline: one whole clip of `frames` frames */
         wt_ctx *ctx = wt_ctx_new_heap(NULL);
         wt_ctx_set_threads(ctx, threads);
@@ -113,6 +114,8 @@ static int mimi_bench_run(wt_mimi *m, int frames, int threads, mimi_bench_result
     r->dec_mb = (double)wt_mimi_weight_bytes(m, 0) / 1e6;
     /* a copy moves each byte twice (read + write); weights are only read */
     if (r->copy_gbs > 0) r->floor_ms = (r->enc_mb + r->dec_mb) / 1e3 / (r->copy_gbs / 2) * 1e3;
+    r->read_gbs = wt_bench_read_gbs();
+    if (r->read_gbs > 0) r->read_floor_ms = (r->enc_mb + r->dec_mb) / r->read_gbs;
     free(pcm);
     free(out);
     free(codes);
@@ -128,11 +131,15 @@ static void mimi_bench_print(FILE *f, const mimi_bench_result *r, const char *dt
                 "\"both_ms_per_frame\": %.3f, \"stream_rtf\": %.4f, \"stream_enc_rtf\": %.4f, "
                 "\"stream_dec_rtf\": %.4f, \"offline_rtf\": %.4f, \"offline_enc_rtf\": %.4f, "
                 "\"offline_dec_rtf\": %.4f, \"weights_mb_per_frame\": %.1f, "
-                "\"copy_gb_per_s\": %.2f, \"bandwidth_floor_ms_per_frame\": %.3f}\n",
+                "\"copy_gb_per_s\": %.2f, \"bandwidth_floor_ms_per_frame\": %.3f, "
+                "\"enc_cpu_ms_per_frame\": %.3f, \"dec_cpu_ms_per_frame\": %.3f, "
+                "\"both_cpu_ms_per_frame\": %.3f, \"cpu_stream_rtf\": %.4f, "
+                "\"read_gb_per_s\": %.2f, \"read_floor_ms_per_frame\": %.3f}\n",
                 dtype, threads, frames, r->frame_ms, r->enc_ms, r->dec_ms, r->both_ms,
                 r->both_ms / r->frame_ms, r->enc_ms / r->frame_ms, r->dec_ms / r->frame_ms,
                 r->offline_rtf, r->offline_enc_rtf, r->offline_dec_rtf, r->enc_mb + r->dec_mb,
-                r->copy_gbs, r->floor_ms);
+                r->copy_gbs, r->floor_ms, r->enc_cpu_ms, r->dec_cpu_ms, r->enc_cpu_ms + r->dec_cpu_ms,
+                (r->enc_cpu_ms + r->dec_cpu_ms) / r->frame_ms, r->read_gbs, r->read_floor_ms);
         return;
     }
     fprintf(f, "mimi  weights %s  threads %d  %d frames of %.0f ms\n", dtype, threads, frames,
@@ -140,10 +147,14 @@ static void mimi_bench_print(FILE *f, const mimi_bench_result *r, const char *dt
     fprintf(f, "  streaming encode  %8.2f ms/frame  RTF %.3f\n", r->enc_ms, r->enc_ms / r->frame_ms);
     fprintf(f, "  streaming decode  %8.2f ms/frame  RTF %.3f\n", r->dec_ms, r->dec_ms / r->frame_ms);
     fprintf(f, "  streaming both    %8.2f ms/frame  RTF %.3f\n", r->both_ms, r->both_ms / r->frame_ms);
+    fprintf(f, "  CPU time          %8.2f ms/frame  RTF %.3f (encode %.2f, decode %.2f; unaffected by other load)\n",
+            r->enc_cpu_ms + r->dec_cpu_ms, (r->enc_cpu_ms + r->dec_cpu_ms) / r->frame_ms,
+            r->enc_cpu_ms, r->dec_cpu_ms);
     fprintf(f, "  offline           RTF %.3f (encode %.3f, decode %.3f)\n", r->offline_rtf,
             r->offline_enc_rtf, r->offline_dec_rtf);
     fprintf(f, "  bandwidth floor   %8.2f ms/frame  (%.1f MB of weights per frame, copy %.1f GB/s r+w)\n",
             r->floor_ms, r->enc_mb + r->dec_mb, r->copy_gbs);
+    fprintf(f, "  read floor        %8.2f ms/frame  (read loop %.1f GB/s)\n", r->read_floor_ms, r->read_gbs);
 }
 
 #endif

@@ -32,11 +32,14 @@ int wt_cmd_mimi(int argc, char **argv);
 int wt_cmd_encode(int argc, char **argv);
 int wt_cmd_decode(int argc, char **argv);
 int wt_cmd_bench_mimi(int argc, char **argv);
+int wt_cmd_bench_demucs(int argc, char **argv); /* cli/cmd_bench_demucs.c */
 
 /* cli/cmd_live.c: real-time commands. */
 int wt_cmd_live(int argc, char **argv);
 int wt_cmd_record(int argc, char **argv);
 int wt_cmd_play(int argc, char **argv);
 int wt_cmd_devices(int argc, char **argv);
+/* cli/cmd_playrec.c: play a file into a JACK port, record another. */
+int wt_cmd_playrec(int argc, char **argv);
 
 #endif

@@ -198,12 +198,13 @@ static int bench_llama(int argc, char **argv) {
 }
 
 int wt_cmd_bench(int argc, char **argv) {
-    if (argc < 2) return wt_cli_fail(WT_EXIT_USAGE, "bench: which model? (usage: wavetensor bench llama|mimi [options])");
+    if (argc < 2) return wt_cli_fail(WT_EXIT_USAGE, "bench: which model? (usage: wavetensor bench llama|mimi|demucs [options])");
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        printf("usage: wavetensor bench llama|mimi [options] (see bench MODEL --help)\n");
+        printf("usage: wavetensor bench llama|mimi|demucs [options] (see bench MODEL --help)\n");
         return WT_EXIT_OK;
     }
     if (!strcmp(argv[1], "llama")) return bench_llama(argc - 1, argv + 1);
     if (!strcmp(argv[1], "mimi")) return wt_cmd_bench_mimi(argc - 1, argv + 1);
-    return wt_cli_fail(WT_EXIT_USAGE, "bench: unknown model '%s' (try: llama, mimi)", argv[1]);
+    if (!strcmp(argv[1], "demucs")) return wt_cmd_bench_demucs(argc - 1, argv + 1);
+    return wt_cli_fail(WT_EXIT_USAGE, "bench: unknown model '%s' (try: llama, mimi, demucs)", argv[1]);
 }

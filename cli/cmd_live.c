@@ -182,7 +182,15 @@ static wt_status build_engine(void *user, int host_rate, int max_period, int rt_
     cfg.fallback = c->args->fallback;
     /* Below the host's audio thread, so a slow model never delays it. */
     cfg.worker_priority = rt_priority > 1 ? rt_priority - 1 : 0;
-    return wt_rt_engine_new(&c->model->proc, &cfg, out);
+    wt_status st = wt_rt_engine_new(&c->model->proc, &cfg, out);
+    if (st) return st;
+    /* Where the latency comes from (see README, Live audio). */
+    const wt_rt_latency *l = wt_rt_engine_latency(*out);
+    printf("latency budget (model samples at %d Hz): frame %d + period %d + resampler %d + "
+           "lookahead %d + headroom %d = %d (%d host frames at %d Hz, %.2f ms)\n",
+           c->model->proc.model_rate, l->frame, l->period, l->resampler, l->lookahead, l->headroom,
+           l->total_model, l->host_frames, host_rate, l->ms);
+    return WT_OK;
 }
 
 static int run_live(live_args *a) {

@@ -17,6 +17,7 @@ const wt_cli_command wt_cli_commands[] = {
     {"record", wt_cmd_record},
     {"play", wt_cmd_play},
     {"devices", wt_cmd_devices},
+    {"playrec", wt_cmd_playrec},
     {NULL, NULL},
 };
 

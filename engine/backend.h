@@ -41,6 +41,16 @@ struct wt_backend {
     /* mask NULL or broadcast to x's shape */
     wt_status (*softmax)(wt_tensor *dst, const wt_tensor *x, float scale, const wt_tensor *mask,
                          wt_mask_kind kind, int64_t window);
+    /* Attention over a cache (wt_attention_cached / wt_attention_ring): q
+     * [B, n, H, hd], k and v [B, KVH, hd, S] (stride 0 on B when shared),
+     * pos i64 [B, n] (stride 0 on B when shared), slot_pos i64 [B, S] or
+     * NULL for a linear cache (slot s holds position s), dst [B, n, H, hd]
+     * contiguous. Only the positions are unchecked: the backend reads them
+     * and fails on an out-of-range one (a backend that cannot read them
+     * without synchronising writes zero rows instead). */
+    wt_status (*attention)(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
+                           const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
+                           float scale, int64_t window, int nthreads);
     wt_status (*rms_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps);
     wt_status (*layer_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                             const wt_tensor *b, float eps);

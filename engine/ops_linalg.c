@@ -147,12 +147,17 @@ wt_tensor *wt_linear(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const 
 /* ---- convolutions ---- */
 
 /* Validates the common parts of a conv call: x [B, C, T] or [C, T] f32 (xe
- * gets the batched 3-D form), w 3-D f32, bias [cout] f32 or NULL. */
+ * gets the batched 3-D form), w 3-D f32, f16 or bf16, bias [cout] f32 or NULL. */
 static bool conv_inputs(wt_ctx *ctx, const char *op, const wt_tensor *x, const wt_tensor *w,
                         const wt_tensor *bias, wt_tensor *xe) {
     const wt_tensor *in[3] = {x, w, bias};
     if (!wt_ops_ready_named_(ctx, op, bias ? 3 : 2, in)) return false;
-    if (!need_f32(ctx, op, "input", x) || !need_f32(ctx, op, "weight", w)) return false;
+    if (!need_f32(ctx, op, "input", x)) return false;
+    if (!is_float_dtype(w->dtype)) {
+        wt_ctx_fail(ctx, WT_ERR_INVALID, "%s: weight must be f32, f16 or bf16, got %s", op,
+                    wt_dtype_name(w->dtype));
+        return false;
+    }
     if (bias && !need_f32(ctx, op, "bias", bias)) return false;
     if (x->ndim != 3 && x->ndim != 2) {
         wt_ops_shape_error_(ctx, op, "input", x, "weight", w, "are not valid: input must be [B, C, T] or [C, T]");

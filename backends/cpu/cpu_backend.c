@@ -31,6 +31,7 @@ static const struct wt_backend k_cpu_backend = {
     .index_select = wt_cpu_index_select,
     .scatter_set = wt_cpu_scatter_set,
     .softmax = wt_cpu_softmax,
+    .attention = wt_cpu_attention,
     .rms_norm = wt_cpu_rms_norm,
     .layer_norm = wt_cpu_layer_norm,
     .group_norm = wt_cpu_group_norm,

@@ -1,22 +1,26 @@
-/* CPU 1-D convolutions (f32): conv1d and conv_transpose1d, PyTorch semantics.
+/* CPU 1-D convolutions: conv1d and conv_transpose1d, PyTorch semantics,
+ * f32 activations and f32, bf16 or f16 weights, f32 accumulation.
  *
- * Neither op makes an im2col copy or allocates: padding is implicit (taps
- * whose input lies outside [0, T) are skipped) and every scratch tile is on
- * the stack (at most ~80 KiB per thread).
- * - With >= 8 channels per group on both sides, a conv is a sum over taps of
- *   GEMMs on shifted input views (W_k [Cout, Cin] packed per tile, the input
- *   used in place when stride is 1, gathered per tile otherwise), run by
- *   single-threaded OpenBLAS on tiles that our threads split. 1x1 convs with
- *   unit stride and no padding are one GEMM per group.
- * - Few channels (depthwise, mono input layers) use a direct loop: four
- *   output channels and a tile of output steps accumulate on the stack while
- *   each (input channel, tap) adds weight x shifted input row, a loop the
- *   compiler vectorises.
- * - conv_transpose1d uses the same GEMM per tap, adding into the output with
- *   the output stride (single-threaded: the backend gets no thread count). */
-#include <cblas.h>
+ * Neither op allocates: padding is implicit (taps whose input lies outside
+ * [0, T) read as zero) and every scratch tile is on the stack.
+ * - With >= 8 channels per group on both sides and (in, tap)-contiguous
+ *   weights, a conv is the product W [Cout, Cin*K] x im2col(x) [Cin*K, To]
+ *   on the register-blocked kernels of cpu_kern.h: up to 4 output steps (a
+ *   streaming step at a low rate) gather the few im2col columns once and
+ *   dot every weight row with them, reading the weights once; longer outputs
+ *   pack im2col panels of 32 steps and broadcast weights against them.
+ * - conv_transpose1d is Y [T, Cout*K] = x^T [T, Cin] x W [Cin, Cout*K] with
+ *   W's rows read in place, each finished tile of Y added into the output at
+ *   t*stride + k*dilation - padding (an overlap-add).
+ * - Few channels (depthwise, mono input layers) or unusual weight strides
+ *   use a direct loop: four output channels and a tile of output steps
+ *   accumulate on the stack while each (input channel, tap) adds weight x
+ *   shifted input row, a loop the compiler vectorises.
+ * conv_transpose1d runs on one thread (the backend gets no thread count). */
 #include <limits.h>
+#include <string.h>
 
+#include "backends/cpu/cpu_kern.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_parallel.h"
 
@@ -24,7 +28,11 @@
 #define WT_CONV_TT 256
 #define WT_CONV_OCB 4
 /* Multiply-adds per thread below which a conv stays on one thread. */
-#define WT_CONV_MIN_WORK_PER_THREAD (1 << 22)
+#define WT_CONV_MIN_WORK_PER_THREAD (1 << 21)
+/* Output steps up to which a conv dots weight rows with gathered columns. */
+#define WT_CONV_DOT_MAX_T 4
+/* Floats of gathered im2col columns for the dot path (64 KiB). */
+#define WT_CONV_DOT_BUF 16384
 
 typedef struct {
     const wt_tensor *dst, *x, *w, *bias;
@@ -34,11 +42,21 @@ typedef struct {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+static inline float w_at(const wt_tensor *w, int64_t i) {
+    switch (w->dtype) {
+    case WT_BF16: return wt_bf16_to_f32(((const uint16_t *)w->data)[i]);
+    case WT_F16: return wt_f16_to_f32(((const uint16_t *)w->data)[i]);
+    default: return ((const float *)w->data)[i];
+    }
+}
+
 /* Output steps t in [lo, hi) whose input index t*stride + off lies in [0, T). */
 static void valid_range(int64_t off, int64_t T, int64_t stride, int64_t *lo, int64_t *hi) {
     *lo = off >= 0 ? 0 : ceil_div(-off, stride);
     *hi = T - 1 - off >= 0 ? (T - 1 - off) / stride + 1 : 0;
 }
+
+/* ---- direct loop ---- */
 
 /* nb (1..4) output channels oc0.. of batch b, time tile [t0, t0 + tt). */
 static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb, int64_t t0,
@@ -48,7 +66,6 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
     int64_t T = x->shape[2], K = w->shape[2];
     int64_t sxc = x->stride[1], sxt = x->stride[2];
     const float *xb = (const float *)x->data + b * x->stride[0] + g * j->cin_g * sxc;
-    const float *wd = w->data;
     for (int r = 0; r < nb; r++) {
         float bv = j->bias ? ((const float *)j->bias->data)[(oc0 + r) * j->bias->stride[0]] : 0.0f;
         for (int64_t t = 0; t < tt; t++) acc[r][t] = bv;
@@ -61,13 +78,14 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
             lo = lo > t0 ? lo - t0 : 0;
             hi = hi < t0 + tt ? hi - t0 : tt;
             if (lo >= hi) continue;
-            const float *wp = wd + oc0 * w->stride[0] + ic * w->stride[1] + k * w->stride[2];
+            int64_t wi = oc0 * w->stride[0] + ic * w->stride[1] + k * w->stride[2];
+            float wv[WT_CONV_OCB] = {0};
+            for (int r = 0; r < nb; r++) wv[r] = w_at(w, wi + r * w->stride[0]);
             /* tile step t reads input (t0 + t)*stride + off; start at the first valid one */
             int64_t n = hi - lo, st = j->stride * sxt;
             const float *xs = xr + ((t0 + lo) * j->stride + off) * sxt;
             if (st == 1 && nb == WT_CONV_OCB) {
-                float w0 = wp[0], w1 = wp[w->stride[0]], w2 = wp[2 * w->stride[0]],
-                      w3 = wp[3 * w->stride[0]];
+                float w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
                 float *a0 = acc[0] + lo, *a1 = acc[1] + lo, *a2 = acc[2] + lo, *a3 = acc[3] + lo;
                 for (int64_t t = 0; t < n; t++) {
                     float xv = xs[t];
@@ -78,13 +96,13 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
                 }
             } else if (st == 1) {
                 for (int r = 0; r < nb; r++) {
-                    float wv = wp[r * w->stride[0]], *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv * xs[t];
+                    float *ar = acc[r] + lo;
+                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * xs[t];
                 }
             } else {
                 for (int r = 0; r < nb; r++) {
-                    float wv = wp[r * w->stride[0]], *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv * xs[t * st];
+                    float *ar = acc[r] + lo;
+                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * xs[t * st];
                 }
             }
         }
@@ -108,262 +126,191 @@ static void conv_items(void *arg, int64_t i0, int64_t i1) {
     }
 }
 
-/* 1x1, stride 1, no padding: dst[b, g] = W_g [cout_g, cin_g] x x[b, g] [cin_g, T]
- * when both are BLAS matrices; returns 0 when the strides do not allow it. */
-static int conv_1x1_gemm(const conv_job *j, int nthreads) {
-    const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
-    int64_t T = x->shape[2];
-    int64_t sw0 = w->stride[0], sw1 = w->stride[1], sxc = x->stride[1], sxt = x->stride[2];
-    int64_t M = j->cout_g, K = j->cin_g;
-    if (dst->stride[2] != 1 || dst->stride[1] < T || dst->stride[1] > INT_MAX || M > INT_MAX ||
-        K > INT_MAX || T > INT_MAX)
-        return 0;
-    enum CBLAS_TRANSPOSE ta, tb;
-    int64_t lda, ldb;
-    if (K > 1 && sw1 == 1 && sw0 >= K && sw0 <= INT_MAX) {
-        ta = CblasNoTrans;
-        lda = sw0;
-    } else if (M > 1 && sw0 == 1 && sw1 >= M && sw1 <= INT_MAX) {
-        ta = CblasTrans;
-        lda = sw1;
-    } else {
-        return 0;
-    }
-    if (sxt == 1 && (K == 1 || (sxc >= T && sxc <= INT_MAX))) {
-        tb = CblasNoTrans;
-        ldb = K == 1 ? T : sxc;
-    } else if (sxc == 1 && sxt >= K && sxt <= INT_MAX) {
-        tb = CblasTrans; /* x is a [B, T, C] tensor viewed as [B, C, T] */
-        ldb = sxt;
-    } else {
-        return 0;
-    }
-    if (openblas_get_num_threads() != nthreads) openblas_set_num_threads(nthreads);
-    for (int64_t b = 0; b < x->shape[0]; b++)
-        for (int64_t g = 0; g < j->groups; g++) {
-            const float *wp = (const float *)w->data + g * M * sw0;
-            const float *xp = (const float *)x->data + b * x->stride[0] + g * K * sxc;
-            float *cp = (float *)dst->data + b * dst->stride[0] + g * M * dst->stride[1];
-            float beta = 0.0f;
-            if (j->bias) {
-                for (int64_t m = 0; m < M; m++) {
-                    float bv = ((const float *)j->bias->data)[(g * M + m) * j->bias->stride[0]];
-                    for (int64_t t = 0; t < T; t++) cp[m * dst->stride[1] + t] = bv;
-                }
-                beta = 1.0f;
-            }
-            cblas_sgemm(CblasRowMajor, ta, tb, (int)M, (int)T, (int)K, 1.0f, wp, (int)lda, xp,
-                        (int)ldb, beta, cp, (int)dst->stride[1]);
-        }
-    return 1;
-}
+/* ---- conv1d as W x im2col(x) ---- */
 
-/* ---- conv1d as GEMMs over shifted input views ----
- * For each tile of output steps and each tap k, out[:, tile] += W_k x X_k,
- * where W_k = w[:, :, k] is packed into a small stack tile (it is strided
- * in w) and X_k is the input shifted by k*dilation - pad_left: a plain view
- * when stride is 1, gathered into a stack tile otherwise. Padding is handled
- * by restricting each tap's product to the steps whose inputs exist. */
+/* One (batch, group) of a kernel-path conv. */
+typedef struct {
+    const conv_job *j;
+    const float *x; /* the group's first input channel */
+    float *out;     /* the group's first output channel */
+    const char *w;  /* the group's first weight row */
+    const float *bias;
+} conv_bg;
 
-#define WT_CONV_GEMM_TT 256
-#define WT_CONV_GEMM_ICB 64
-#define WT_CONV_GEMM_OCB 64
-
-static void conv_gemm_items(void *arg, int64_t i0, int64_t i1) {
-    const conv_job *j = arg;
-    const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
-    float wt[WT_CONV_GEMM_OCB * WT_CONV_GEMM_ICB];
-    float xt[WT_CONV_GEMM_ICB * WT_CONV_GEMM_TT];
-    int64_t T = x->shape[2], K = w->shape[2], To = dst->shape[2];
-    int64_t sxc = x->stride[1], sxt = x->stride[2], sd1 = dst->stride[1];
-    int64_t ntiles = ceil_div(To, WT_CONV_GEMM_TT);
-    const float *wd = w->data;
-    for (int64_t item = i0; item < i1; item++) {
-        int64_t tile = item % ntiles, bg = item / ntiles;
-        int64_t g = bg % j->groups, b = bg / j->groups;
-        int64_t t0 = tile * WT_CONV_GEMM_TT, tt = To - t0 < WT_CONV_GEMM_TT ? To - t0 : WT_CONV_GEMM_TT;
-        float *c = (float *)dst->data + b * dst->stride[0] + g * j->cout_g * sd1 + t0;
-        for (int64_t oc = 0; oc < j->cout_g; oc++) {
-            float bv = j->bias ? ((const float *)j->bias->data)[(g * j->cout_g + oc) * j->bias->stride[0]]
-                               : 0.0f;
-            for (int64_t t = 0; t < tt; t++) c[oc * sd1 + t] = bv;
-        }
-        const float *xg = (const float *)x->data + b * x->stride[0] + g * j->cin_g * sxc;
-        for (int64_t k = 0; k < K; k++) {
-            int64_t off = k * j->dilation - j->pad_left, lo, hi;
-            valid_range(off, T, j->stride, &lo, &hi);
-            lo = lo > t0 ? lo - t0 : 0;
-            hi = hi < t0 + tt ? hi - t0 : tt;
-            if (lo >= hi) continue;
-            int64_t n = hi - lo, first = (t0 + lo) * j->stride + off; /* input step of tile step lo */
-            for (int64_t ic0 = 0; ic0 < j->cin_g; ic0 += WT_CONV_GEMM_ICB) {
-                int64_t icb = j->cin_g - ic0 < WT_CONV_GEMM_ICB ? j->cin_g - ic0 : WT_CONV_GEMM_ICB;
-                const float *xs = xg + ic0 * sxc + first * sxt;
-                const float *bp;
-                enum CBLAS_TRANSPOSE tb;
-                int ldb;
-                if (j->stride == 1 && sxt == 1 && (icb == 1 || sxc >= n)) {
-                    bp = xs, tb = CblasNoTrans, ldb = icb == 1 ? (int)n : (int)sxc;
-                } else if (j->stride == 1 && sxc == 1 && (n == 1 || sxt >= icb)) {
-                    bp = xs, tb = CblasTrans, ldb = n == 1 ? (int)icb : (int)sxt; /* [B, T, C] storage */
-                } else {
-                    int64_t st = j->stride * sxt;
-                    for (int64_t i = 0; i < icb; i++)
-                        for (int64_t t = 0; t < n; t++) xt[i * n + t] = xs[i * sxc + t * st];
-                    bp = xt, tb = CblasNoTrans, ldb = (int)n;
-                }
-                for (int64_t oc0 = 0; oc0 < j->cout_g; oc0 += WT_CONV_GEMM_OCB) {
-                    int64_t ocb = j->cout_g - oc0 < WT_CONV_GEMM_OCB ? j->cout_g - oc0 : WT_CONV_GEMM_OCB;
-                    const float *wp = wd + (g * j->cout_g + oc0) * w->stride[0] + ic0 * w->stride[1] +
-                                      k * w->stride[2];
-                    for (int64_t o = 0; o < ocb; o++)
-                        for (int64_t i = 0; i < icb; i++) wt[o * icb + i] = wp[o * w->stride[0] + i * w->stride[1]];
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)ocb, (int)n, (int)icb, 1.0f, wt,
-                                (int)icb, bp, ldb, 1.0f, c + oc0 * sd1 + lo, (int)sd1);
-                }
-            }
-        }
+/* im2col panel: buf[p][n] = x[ic, (n0 + n)*stride + k*dil - pad], p = ic*K + k. */
+static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn, float *buf) {
+    const conv_bg *c = arg;
+    const conv_job *j = c->j;
+    int64_t T = j->x->shape[2], K = j->w->shape[2];
+    int64_t sxc = j->x->stride[1], sxt = j->x->stride[2];
+    for (int64_t p = 0; p < kc; p++) {
+        int64_t ic = (p0 + p) / K, k = (p0 + p) % K;
+        int64_t off = k * j->dilation - j->pad_left, lo, hi;
+        float *d = buf + p * WT_KERN_NR;
+        valid_range(off, T, j->stride, &lo, &hi);
+        lo = lo > n0 ? lo - n0 : 0;
+        hi = hi < n0 + nn ? hi - n0 : nn;
+        if (hi < lo) hi = lo;
+        for (int64_t n = 0; n < lo; n++) d[n] = 0;
+        const float *xs = c->x + ic * sxc + ((n0 + lo) * j->stride + off) * sxt;
+        int64_t st = j->stride * sxt;
+        if (st == 1)
+            memcpy(d + lo, xs, sizeof(float) * (size_t)(hi - lo));
+        else
+            for (int64_t n = lo; n < hi; n++) d[n] = xs[(n - lo) * st];
+        for (int64_t n = hi; n < WT_KERN_NR; n++) d[n] = 0;
     }
 }
 
-/* The GEMM path pays off once each product has a few channels on both sides. */
-static int conv_gemm_fits(const conv_job *j) {
-    const wt_tensor *x = j->x, *dst = j->dst;
-    return j->cin_g >= 8 && j->cout_g >= 8 && dst->stride[2] == 1 && dst->stride[1] >= dst->shape[2] &&
-           dst->stride[1] <= INT_MAX && x->stride[1] <= INT_MAX && x->stride[2] <= INT_MAX;
+typedef struct {
+    const conv_job *j;
+    int64_t b, g;
+} conv_part;
+
+static conv_bg conv_bg_of(const conv_job *j, int64_t b, int64_t g) {
+    const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
+    conv_bg c = {j,
+                 (const float *)x->data + b * x->stride[0] + g * j->cin_g * x->stride[1],
+                 (float *)dst->data + b * dst->stride[0] + g * j->cout_g * dst->stride[1],
+                 (const char *)w->data +
+                     (size_t)(g * j->cout_g * w->stride[0]) * wt_dtype_size(w->dtype),
+                 j->bias ? (const float *)j->bias->data + g * j->cout_g * j->bias->stride[0] : NULL};
+    return c;
+}
+
+/* Columns (output steps) [n0, n1) of one (batch, group). */
+static void conv_wx_cols(void *arg, int64_t n0, int64_t n1) {
+    const conv_part *pt = arg;
+    const conv_job *j = pt->j;
+    conv_bg c = conv_bg_of(j, pt->b, pt->g);
+    wt_kern_wx(j->cout_g, j->cin_g * j->w->shape[2], n0, n1, c.w, j->w->dtype, j->w->stride[0],
+               j->w->stride[2], pack_im2col, &c, c.out, j->dst->stride[1], j->dst->stride[2],
+               c.bias, j->bias ? j->bias->stride[0] : 0);
+}
+
+/* Rows (output channels) [r0, r1) of one (batch, group) with To <= 4. */
+static void conv_dot_rows(void *arg, int64_t r0, int64_t r1) {
+    const conv_part *pt = arg;
+    const conv_job *j = pt->j;
+    conv_bg c = conv_bg_of(j, pt->b, pt->g);
+    float xt[WT_CONV_DOT_BUF];
+    const wt_tensor *w = j->w, *dst = j->dst;
+    int64_t To = dst->shape[2], K = w->shape[2], P = j->cin_g * K, T = j->x->shape[2];
+    int64_t sxc = j->x->stride[1], sxt = j->x->stride[2];
+    int64_t kcmax = WT_CONV_DOT_BUF / To / 16 * 16;
+    size_t es = wt_dtype_size(w->dtype);
+    for (int64_t p0 = 0; p0 < P; p0 += kcmax) {
+        int64_t kc = P - p0 < kcmax ? P - p0 : kcmax;
+        /* xt[t][p]: the im2col columns of this chunk, one row per output step */
+        for (int64_t t = 0; t < To; t++)
+            for (int64_t p = 0; p < kc; p++) {
+                int64_t ic = (p0 + p) / K, k = (p0 + p) % K;
+                int64_t ti = t * j->stride + k * j->dilation - j->pad_left;
+                xt[t * kc + p] = ti >= 0 && ti < T ? c.x[ic * sxc + ti * sxt] : 0.0f;
+            }
+        wt_kern_dot(r1 - r0, (int)To, kc, c.w + (size_t)(r0 * w->stride[0] + p0) * es, w->dtype,
+                    w->stride[0], xt, kc, c.out + r0 * dst->stride[1], dst->stride[1],
+                    dst->stride[2], p0 > 0);
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        float bv = c.bias ? c.bias[r * j->bias->stride[0]] : 0.0f;
+        if (bv != 0.0f)
+            for (int64_t t = 0; t < To; t++) c.out[r * dst->stride[1] + t * dst->stride[2]] += bv;
+    }
+}
+
+/* The kernel path needs a few channels on both sides and weights whose
+ * (in channel, tap) pairs are evenly spaced. */
+static int conv_kern_fits(const conv_job *j) {
+    const wt_tensor *w = j->w;
+    return j->cin_g >= 8 && j->cout_g >= 8 && w->stride[1] == w->shape[2] * w->stride[2] &&
+           (j->dst->shape[2] > WT_CONV_DOT_MAX_T || w->stride[2] == 1);
 }
 
 wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                         const wt_tensor *bias, int stride, int pad_left, int dilation, int groups,
                         int nthreads) {
+    int half = w->dtype == WT_BF16 || w->dtype == WT_F16;
     if (x->ndim != 3 || w->ndim != 3 || dst->ndim != 3 || x->dtype != WT_F32 ||
-        w->dtype != WT_F32 || dst->dtype != WT_F32 || (bias && bias->dtype != WT_F32) ||
-        stride < 1 || dilation < 1 || groups < 1 || pad_left < 0)
+        (w->dtype != WT_F32 && !half) || dst->dtype != WT_F32 ||
+        (bias && bias->dtype != WT_F32) || stride < 1 || dilation < 1 || groups < 1 ||
+        pad_left < 0)
         return wt_error(WT_ERR_INVALID, "cpu conv1d: bad arguments");
     if (wt_numel(dst) == 0) return WT_OK;
     conv_job j = {dst, x, w, bias, stride, pad_left, dilation, groups,
                   x->shape[1] / groups, dst->shape[1] / groups, 0};
     j.nblk = ceil_div(j.cout_g, WT_CONV_OCB);
     if (nthreads < 1) nthreads = 1;
-    if (w->shape[2] == 1 && stride == 1 && pad_left == 0 && dst->shape[2] == x->shape[2] &&
-        j.cin_g > 1 && j.cout_g > 1 && conv_1x1_gemm(&j, nthreads))
-        return WT_OK;
+    int64_t To = dst->shape[2];
     int64_t work = wt_numel(dst) * j.cin_g * w->shape[2];
     int64_t most = work / WT_CONV_MIN_WORK_PER_THREAD;
     int nt = most < 1 ? 1 : most < nthreads ? (int)most : nthreads;
-    if (conv_gemm_fits(&j)) {
-        /* our threads split the tiles; each runs single-threaded sgemm */
-        if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-        int64_t items = dst->shape[0] * groups * ceil_div(dst->shape[2], WT_CONV_GEMM_TT);
-        wt_cpu_parallel_for(nt, items, 1, conv_gemm_items, &j);
+    if (conv_kern_fits(&j)) {
+        for (int64_t b = 0; b < dst->shape[0]; b++)
+            for (int64_t g = 0; g < groups; g++) {
+                conv_part pt = {&j, b, g};
+                if (To <= WT_CONV_DOT_MAX_T)
+                    wt_cpu_parallel_for(nt, j.cout_g, 8, conv_dot_rows, &pt);
+                else
+                    wt_cpu_parallel_for(nt, To, WT_KERN_NR, conv_wx_cols, &pt);
+            }
         return WT_OK;
     }
     wt_cpu_parallel_for(nt, dst->shape[0] * groups * j.nblk, 1, conv_items, &j);
     return WT_OK;
 }
 
-/* ---- conv_transpose1d as GEMMs ----
- * For a tile of input steps and each tap k, Y = W_k^T x X (W_k^T packed on
- * the stack from w[:, :, k]) lands on output steps t*stride + k*dilation -
- * padding: with stride 1 that is a shifted view of the output, so sgemm adds
- * into it directly; otherwise Y goes to a stack tile and is added with the
- * output stride. */
-static void convtr_gemm(const wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, int stride,
-                        int padding, int dilation, int groups) {
-    float wt[WT_CONV_GEMM_OCB * WT_CONV_GEMM_ICB];
-    float yt[WT_CONV_GEMM_OCB * WT_CONV_GEMM_TT];
-    int64_t T = x->shape[2], K = w->shape[2], To = dst->shape[2];
-    int64_t cin_g = x->shape[1] / groups, cout_g = dst->shape[1] / groups;
-    int64_t sxc = x->stride[1], sxt = x->stride[2], sd1 = dst->stride[1];
-    const float *wd = w->data;
-    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-    for (int64_t b = 0; b < x->shape[0]; b++)
-        for (int64_t g = 0; g < groups; g++) {
-            float *cg = (float *)dst->data + b * dst->stride[0] + g * cout_g * sd1;
-            const float *xg = (const float *)x->data + b * x->stride[0] + g * cin_g * sxc;
-            for (int64_t t0 = 0; t0 < T; t0 += WT_CONV_GEMM_TT) {
-                int64_t tt = T - t0 < WT_CONV_GEMM_TT ? T - t0 : WT_CONV_GEMM_TT;
-                for (int64_t k = 0; k < K; k++) {
-                    int64_t off = k * dilation - padding, lo, hi;
-                    lo = off >= 0 ? 0 : ceil_div(-off, stride);
-                    hi = To - 1 - off >= 0 ? (To - 1 - off) / stride + 1 : 0;
-                    lo = lo > t0 ? lo - t0 : 0;
-                    hi = hi < t0 + tt ? hi - t0 : tt;
-                    if (lo >= hi) continue;
-                    int64_t n = hi - lo, o_first = (t0 + lo) * stride + off;
-                    for (int64_t oc0 = 0; oc0 < cout_g; oc0 += WT_CONV_GEMM_OCB) {
-                        int64_t ocb = cout_g - oc0 < WT_CONV_GEMM_OCB ? cout_g - oc0 : WT_CONV_GEMM_OCB;
-                        float *cs = cg + oc0 * sd1 + o_first;
-                        for (int64_t ic0 = 0; ic0 < cin_g; ic0 += WT_CONV_GEMM_ICB) {
-                            int64_t icb = cin_g - ic0 < WT_CONV_GEMM_ICB ? cin_g - ic0 : WT_CONV_GEMM_ICB;
-                            const float *wp = wd + (g * cin_g + ic0) * w->stride[0] + oc0 * w->stride[1] +
-                                              k * w->stride[2];
-                            for (int64_t o = 0; o < ocb; o++)
-                                for (int64_t i = 0; i < icb; i++)
-                                    wt[o * icb + i] = wp[i * w->stride[0] + o * w->stride[1]];
-                            const float *xs = xg + ic0 * sxc + (t0 + lo) * sxt;
-                            enum CBLAS_TRANSPOSE tb = CblasNoTrans;
-                            int ldb = (int)sxc;
-                            if (icb == 1 || (sxt == 1 && sxc >= n)) {
-                                ldb = icb == 1 ? (int)n : (int)sxc;
-                            } else {
-                                tb = CblasTrans; /* [B, T, C] storage: checked by the caller */
-                                ldb = n == 1 ? (int)icb : (int)sxt;
-                            }
-                            if (stride == 1)
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)ocb, (int)n, (int)icb,
-                                            1.0f, wt, (int)icb, xs, ldb, 1.0f, cs, (int)sd1);
-                            else
-                                cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, (int)ocb, (int)n, (int)icb,
-                                            1.0f, wt, (int)icb, xs, ldb, ic0 == 0 ? 0.0f : 1.0f, yt,
-                                            (int)n);
-                        }
-                        if (stride > 1)
-                            for (int64_t o = 0; o < ocb; o++)
-                                for (int64_t t = 0; t < n; t++) cs[o * sd1 + t * stride] += yt[o * n + t];
-                    }
-                }
-            }
-        }
-}
+/* ---- conv_transpose1d as x^T W and an overlap-add ---- */
 
-static int convtr_gemm_fits(const wt_tensor *dst, const wt_tensor *x, int groups) {
-    int64_t cin_g = x->shape[1] / groups, cout_g = dst->shape[1] / groups;
-    int64_t sxc = x->stride[1], sxt = x->stride[2];
-    int x_ok = (sxt == 1 && sxc >= x->shape[2]) || (sxc == 1 && sxt >= WT_CONV_GEMM_ICB) ||
-               (sxc == 1 && sxt >= cin_g);
-    return cin_g >= 8 && cout_g >= 8 && x_ok && dst->stride[2] == 1 &&
-           dst->stride[1] >= dst->shape[2] && dst->stride[1] <= INT_MAX && sxc <= INT_MAX &&
-           sxt <= INT_MAX;
+typedef struct {
+    float *out; /* the group's first output channel */
+    int64_t sd1, sd2, To, K;
+    int stride, padding, dilation;
+} convtr_emit_arg;
+
+/* Adds Y tile (input steps m0.., columns j0.. = oc*K + k) at t*stride + k*dil - pad. */
+static void convtr_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const float *tile) {
+    const convtr_emit_arg *e = arg;
+    for (int ji = 0; ji < nj; ji++) {
+        int64_t oc = (j0 + ji) / e->K, k = (j0 + ji) % e->K;
+        float *col = e->out + oc * e->sd1;
+        int64_t base = k * e->dilation - e->padding;
+        for (int mi = 0; mi < mr; mi++) {
+            int64_t o = (m0 + mi) * e->stride + base;
+            if (o >= 0 && o < e->To) col[o * e->sd2] += tile[mi * WT_KERN_NR + ji];
+        }
+    }
 }
 
 wt_status wt_cpu_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                                   const wt_tensor *bias, int stride, int padding, int dilation,
                                   int groups) {
+    int half = w->dtype == WT_BF16 || w->dtype == WT_F16;
     if (x->ndim != 3 || w->ndim != 3 || dst->ndim != 3 || x->dtype != WT_F32 ||
-        w->dtype != WT_F32 || dst->dtype != WT_F32 || (bias && bias->dtype != WT_F32) ||
-        stride < 1 || dilation < 1 || groups < 1 || padding < 0)
+        (w->dtype != WT_F32 && !half) || dst->dtype != WT_F32 ||
+        (bias && bias->dtype != WT_F32) || stride < 1 || dilation < 1 || groups < 1 ||
+        padding < 0)
         return wt_error(WT_ERR_INVALID, "cpu conv_transpose1d: bad arguments");
     if (wt_numel(dst) == 0) return WT_OK;
     int64_t B = x->shape[0], T = x->shape[2], K = w->shape[2], To = dst->shape[2];
     int64_t cin_g = x->shape[1] / groups, cout_g = dst->shape[1] / groups;
     int64_t sxc = x->stride[1], sxt = x->stride[2], sdt = dst->stride[2];
-    int gemm = convtr_gemm_fits(dst, x, groups);
+    /* rows of W as [Cin, Cout/groups * K] matrices: (oc, k) evenly spaced */
+    int kern = cin_g >= 8 && cout_g * K >= 8 && w->stride[2] == 1 && w->stride[1] == K;
     for (int64_t b = 0; b < B; b++)
         for (int64_t oc = 0; oc < dst->shape[1]; oc++) {
             int64_t g = oc / cout_g, ocl = oc % cout_g;
             float *d = (float *)dst->data + b * dst->stride[0] + oc * dst->stride[1];
             float bv = bias ? ((const float *)bias->data)[oc * bias->stride[0]] : 0.0f;
             for (int64_t t = 0; t < To; t++) d[t * sdt] = bv;
-            if (gemm) continue;
+            if (kern) continue;
             for (int64_t icl = 0; icl < cin_g; icl++) {
                 int64_t ic = g * cin_g + icl;
                 const float *xr = (const float *)x->data + b * x->stride[0] + ic * sxc;
                 for (int64_t k = 0; k < K; k++) {
                     /* input step t lands on output t*stride + off */
                     int64_t off = k * dilation - padding, lo, hi;
-                    float wv = ((const float *)w->data)[ic * w->stride[0] + ocl * w->stride[1] +
-                                                        k * w->stride[2]];
+                    float wv = w_at(w, ic * w->stride[0] + ocl * w->stride[1] + k * w->stride[2]);
                     lo = off >= 0 ? 0 : ceil_div(-off, stride);
                     hi = To - 1 - off >= 0 ? (To - 1 - off) / stride + 1 : 0;
                     if (hi > T) hi = T;
@@ -380,6 +327,16 @@ wt_status wt_cpu_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_t
                 }
             }
         }
-    if (gemm) convtr_gemm(dst, x, w, stride, padding, dilation, groups);
+    if (!kern) return WT_OK;
+    size_t es = wt_dtype_size(w->dtype);
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t g = 0; g < groups; g++) {
+            convtr_emit_arg e = {(float *)dst->data + b * dst->stride[0] + g * cout_g * dst->stride[1],
+                                 dst->stride[1], sdt, To, K, stride, padding, dilation};
+            const float *xg = (const float *)x->data + b * x->stride[0] + g * cin_g * sxc;
+            const char *wg = (const char *)w->data + (size_t)(g * cin_g * w->stride[0]) * es;
+            wt_kern_ab(T, cin_g, 0, cout_g * K, xg, sxt, sxc, wg, w->dtype, w->stride[0],
+                       convtr_emit, &e);
+        }
     return WT_OK;
 }

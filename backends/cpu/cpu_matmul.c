@@ -1,12 +1,13 @@
 /* CPU matrix product: dst [.., M, N] f32 = a [.., M, K] f32 x b [.., K, N]
  * (f32, f16 or bf16), f32 accumulation.
  *
- * Every 2-D slice is classified by its strides, never copied: a slice whose
- * rows or columns are contiguous is handed to OpenBLAS as is (a transposed
- * view becomes CblasTrans). Half-precision weights have their own kernels:
- * the decode case y = x W^T (W [N, K] rows contiguous, few rows of x) is dot
- * products of x with W's rows, four rows at a time, converting on the fly;
- * larger products convert W in small stack tiles and run sgemm on each tile.
+ * Every 2-D slice is classified by its strides, never copied. The linear
+ * layer case b = W^T (W [N, K] with contiguous rows) with few rows of x (a
+ * streaming step) runs on the register-blocked kernels of cpu_kern.h: up to
+ * 4 rows dot every row of W with them (W read once), up to 64 rows pack x^T
+ * in panels, any weight dtype converted on load. Larger f32 products go to
+ * OpenBLAS as they are (a transposed view becomes CblasTrans); larger
+ * half-precision ones convert W in small stack tiles and run sgemm on each.
  * Slices with strides BLAS cannot describe (stride-0 rows, non-unit strides on
  * both axes) take a plain loop. Nothing here allocates: tiles live on the
  * stack. Batch dims that only a and dst walk through (b broadcast, as for a
@@ -15,6 +16,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "backends/cpu/cpu_kern.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_parallel.h"
 
@@ -30,9 +32,14 @@ typedef struct {
     int64_t rs, cs;
 } mat2d;
 
-/* Rows of x below which half-precision weights use the dot kernel rather
- * than tile conversion + sgemm (the kernel re-reads W per row of x). */
-#define WT_MM_DOT_MAX_M 4
+/* Rows of x up to which half-precision weights [K, N] with contiguous
+ * rows use axpy over columns rather than tile conversion + sgemm. */
+#define WT_MM_AXPY_MAX_M 4
+/* Rows of x up to which any weights use the dot kernel, and up to which
+ * they use the packed-panel kernel rather than OpenBLAS (whose packing of
+ * the weights costs more than the product for few rows). */
+#define WT_MM_KERN_DOT_MAX_M 4
+#define WT_MM_KERN_WX_MAX_M 64
 /* Stack tile for converted weights: NB columns x KC depth (64 KiB). */
 #define WT_MM_TILE_N 64
 #define WT_MM_TILE_K 256
@@ -132,136 +139,6 @@ static int mm_blas_f32(float *c, int64_t ldc, mat2d a, mat2d b, int64_t M, int64
     return 1;
 }
 
-/* ---- half weights, few rows: dot products with contiguous rows of W ---- */
-
-/* Four dot products of x [K] with rows w0..w3 (dtype dt, contiguous). */
-static void dot4_half(const float *x, const uint16_t *w0, const uint16_t *w1, const uint16_t *w2,
-                      const uint16_t *w3, int64_t K, wt_dtype dt, float out[4]) {
-    int64_t k = 0;
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-#ifdef WT_MM_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    if (dt == WT_BF16) {
-#define WT_BF16X8(p) \
-    _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
-        for (; k + 8 <= K; k += 8) {
-            __m256 xv = _mm256_loadu_ps(x + k);
-            a0 = _mm256_fmadd_ps(WT_BF16X8(w0 + k), xv, a0);
-            a1 = _mm256_fmadd_ps(WT_BF16X8(w1 + k), xv, a1);
-            a2 = _mm256_fmadd_ps(WT_BF16X8(w2 + k), xv, a2);
-            a3 = _mm256_fmadd_ps(WT_BF16X8(w3 + k), xv, a3);
-        }
-#undef WT_BF16X8
-    } else {
-#define WT_F16X8(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-        for (; k + 8 <= K; k += 8) {
-            __m256 xv = _mm256_loadu_ps(x + k);
-            a0 = _mm256_fmadd_ps(WT_F16X8(w0 + k), xv, a0);
-            a1 = _mm256_fmadd_ps(WT_F16X8(w1 + k), xv, a1);
-            a2 = _mm256_fmadd_ps(WT_F16X8(w2 + k), xv, a2);
-            a3 = _mm256_fmadd_ps(WT_F16X8(w3 + k), xv, a3);
-        }
-#undef WT_F16X8
-    }
-    /* horizontal sums of the four accumulators at once */
-    __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3);
-    __m256 h = _mm256_hadd_ps(h01, h23); /* [s0 s1 s2 s3 | s0 s1 s2 s3] halves */
-    __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    float t[4];
-    _mm_storeu_ps(t, r);
-    s0 = t[0];
-    s1 = t[1];
-    s2 = t[2];
-    s3 = t[3];
-#endif
-    for (; k < K; k++) {
-        float xv = x[k];
-        s0 += xv * half_elem(w0, dt, k);
-        s1 += xv * half_elem(w1, dt, k);
-        s2 += xv * half_elem(w2, dt, k);
-        s3 += xv * half_elem(w3, dt, k);
-    }
-    out[0] = s0;
-    out[1] = s1;
-    out[2] = s2;
-    out[3] = s3;
-}
-
-#if defined(WT_MM_AVX2) && defined(__AVX512F__)
-#define WT_MM_ROWS 8
-/* Eight dot products of x [K] with rows w + r*ldw: eight weight streams in
- * flight keep the memory system busy, which is what a mat-vec is bound by. */
-static void dot8_half(const float *x, const uint16_t *w, int64_t ldw, int64_t K, wt_dtype dt,
-                      float *out) {
-    __m512 acc[8];
-    for (int r = 0; r < 8; r++) acc[r] = _mm512_setzero_ps();
-    int64_t k = 0;
-    if (dt == WT_BF16) {
-        for (; k + 16 <= K; k += 16) {
-            __m512 xv = _mm512_loadu_ps(x + k);
-            for (int r = 0; r < 8; r++) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(w + r * ldw + k));
-                __m512 wv = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-                acc[r] = _mm512_fmadd_ps(wv, xv, acc[r]);
-            }
-        }
-    } else {
-        for (; k + 16 <= K; k += 16) {
-            __m512 xv = _mm512_loadu_ps(x + k);
-            for (int r = 0; r < 8; r++) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(w + r * ldw + k));
-                acc[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(h), xv, acc[r]);
-            }
-        }
-    }
-    for (int r = 0; r < 8; r++) {
-        float s = _mm512_reduce_add_ps(acc[r]);
-        for (int64_t kk = k; kk < K; kk++) s += x[kk] * half_elem(w + r * ldw, dt, kk);
-        out[r] = s;
-    }
-}
-#else
-#define WT_MM_ROWS 4
-#endif
-
-static float dot1_half(const float *x, const uint16_t *w, int64_t K, wt_dtype dt) {
-    float o[4];
-    dot4_half(x, w, w, w, w, K, dt, o);
-    return o[0];
-}
-
-typedef struct {
-    float *c;
-    int64_t ldc;
-    const float *a;
-    int64_t lda;
-    const uint16_t *w; /* row n of W (column n of b) at w + n * ldw */
-    int64_t ldw;
-    wt_dtype dt;
-    int64_t M, K;
-} dot_job;
-
-static void dot_rows(void *arg, int64_t n0, int64_t n1) {
-    const dot_job *j = arg;
-    int64_t n = n0;
-#if WT_MM_ROWS == 8
-    for (; n + 8 <= n1; n += 8) {
-        const uint16_t *w = j->w + n * j->ldw;
-        for (int64_t m = 0; m < j->M; m++)
-            dot8_half(j->a + m * j->lda, w, j->ldw, j->K, j->dt, j->c + m * j->ldc + n);
-    }
-#endif
-    for (; n + 4 <= n1; n += 4) {
-        const uint16_t *w = j->w + n * j->ldw;
-        for (int64_t m = 0; m < j->M; m++)
-            dot4_half(j->a + m * j->lda, w, w + j->ldw, w + 2 * j->ldw, w + 3 * j->ldw, j->K, j->dt,
-                      j->c + m * j->ldc + n);
-    }
-    for (; n < n1; n++)
-        for (int64_t m = 0; m < j->M; m++)
-            j->c[m * j->ldc + n] = dot1_half(j->a + m * j->lda, j->w + n * j->ldw, j->K, j->dt);
-}
-
 /* ---- half weights, n-contiguous rows of b: axpy over columns ---- */
 
 typedef struct {
@@ -345,6 +222,42 @@ static int threads_for(int nthreads, int64_t work) {
     return nthreads < most ? nthreads : (int)most;
 }
 
+/* ---- register-blocked kernels (cpu_kern.h) for W = b^T with contiguous rows ---- */
+
+typedef struct {
+    float *c;
+    int64_t ldc;
+    const float *a;
+    int64_t lda;
+    const void *w; /* row n of W (column n of b) at element n * ldw */
+    int64_t ldw;
+    wt_dtype dt;
+    int64_t M, K;
+    int64_t acs, N; /* wx only: a's column stride, W's rows */
+} kern_job;
+
+static void kern_dot_rows(void *arg, int64_t n0, int64_t n1) {
+    const kern_job *j = arg;
+    const char *w = (const char *)j->w + (size_t)(n0 * j->ldw) * wt_dtype_size(j->dt);
+    wt_kern_dot(n1 - n0, (int)j->M, j->K, w, j->dt, j->ldw, j->a, j->lda, j->c + n0, 1, j->ldc, 0);
+}
+
+/* x^T panel: buf[p][m] = a(m0 + m, p0 + p). */
+static void pack_xt(const void *arg, int64_t p0, int64_t kc, int64_t m0, int64_t mm, float *buf) {
+    const kern_job *j = arg;
+    for (int64_t p = 0; p < kc; p++) {
+        float *d = buf + p * WT_KERN_NR;
+        const float *s = j->a + (p0 + p) * j->acs + m0 * j->lda;
+        for (int64_t m = 0; m < mm; m++) d[m] = s[m * j->lda];
+        for (int64_t m = mm; m < WT_KERN_NR; m++) d[m] = 0;
+    }
+}
+
+static void kern_wx_cols(void *arg, int64_t m0, int64_t m1) {
+    const kern_job *j = arg;
+    wt_kern_wx(j->N, j->K, m0, m1, j->w, j->dt, j->ldw, 1, pack_xt, j, j->c, 1, j->ldc, NULL, 0);
+}
+
 /* One 2-D product; dst slice c is [M, N] with row stride crs, column stride ccs. */
 static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t M, int64_t N,
                   int64_t K, int nthreads) {
@@ -362,17 +275,24 @@ static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t 
         mm_generic(c, crs, ccs, a, b, M, N, K);
         return;
     }
-    if (b.dt == WT_F32 && mm_blas_f32(c, ldc, a, b, M, N, K, nthreads)) return;
     const float *ap = a.p;
     int a_rows = a.cs == 1 || K == 1; /* rows of a contiguous */
-    if (b.dt != WT_F32 && M <= WT_MM_DOT_MAX_M && a_rows) {
+    if ((b.rs == 1 || K == 1) && a_rows && M <= WT_MM_KERN_DOT_MAX_M) {
+        /* few rows of x against W = b^T: each row of W read once */
+        kern_job j = {c, ldc, ap, M == 1 ? K : a.rs, b.p, N == 1 ? K : b.cs, b.dt, M, K, 1, N};
+        wt_cpu_parallel_for(threads_for(nthreads, M * N * K), N, 8, kern_dot_rows, &j);
+        return;
+    }
+    if ((b.rs == 1 || K == 1) && M <= WT_MM_KERN_WX_MAX_M) {
+        /* C^T = W x^T with x^T packed in panels */
+        kern_job j = {c, ldc, ap, a.rs, b.p, N == 1 ? K : b.cs, b.dt, M, K, a.cs, N};
+        wt_cpu_parallel_for(threads_for(nthreads, M * N * K), M, WT_KERN_NR, kern_wx_cols, &j);
+        return;
+    }
+    if (b.dt == WT_F32 && mm_blas_f32(c, ldc, a, b, M, N, K, nthreads)) return;
+    if (b.dt != WT_F32 && M <= WT_MM_AXPY_MAX_M && a_rows && b.cs == 1) {
         int nt = threads_for(nthreads, M * N * K);
         int64_t lda = M == 1 ? K : a.rs;
-        if (b.rs == 1 || K == 1) { /* W = b^T has contiguous rows */
-            dot_job j = {c, ldc, ap, lda, b.p, b.cs, b.dt, M, K};
-            wt_cpu_parallel_for(nt, N, WT_MM_ROWS, dot_rows, &j);
-            return;
-        }
         if (b.cs == 1) {
             axpy_job j = {c, ldc, ap, lda, b.p, b.rs, b.dt, M, K};
             wt_cpu_parallel_for(nt, N, 16, axpy_cols, &j);

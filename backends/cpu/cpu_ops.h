@@ -16,6 +16,9 @@ wt_status wt_cpu_index_select(wt_tensor *dst, const wt_tensor *src, int dim, con
 wt_status wt_cpu_scatter_set(wt_tensor *dst, int dim, const wt_tensor *idx, const wt_tensor *src);
 wt_status wt_cpu_softmax(wt_tensor *dst, const wt_tensor *x, float scale, const wt_tensor *mask,
                          wt_mask_kind kind, int64_t window);
+wt_status wt_cpu_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
+                           const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
+                           float scale, int64_t window, int nthreads);
 wt_status wt_cpu_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps);
 wt_status wt_cpu_layer_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                             const wt_tensor *b, float eps);

@@ -171,7 +171,7 @@ static wt_status load_weights(wt_demucs *m, wt_weights *w, wt_dtype wd) {
         int64_t s_conv[3] = {h, cin, K}, s_h[1] = {h}, s_pw[3] = {g * h, h, 1}, s_g[1] = {g * h};
         int64_t s_tr[3] = {h, cout, K}, s_c[1] = {cout};
         wt_weights_push(w, "encoder.%d", i);
-        wt_weights_set_dtype(w, WT_F32);
+        wt_weights_set_dtype(w, wd);
         e->conv_w = wt_weights_get(w, "0.weight", 3, s_conv);
         e->pw_w = wt_weights_get(w, "2.weight", 3, s_pw);
         wt_weights_set_dtype(w, WT_F32);
@@ -179,6 +179,7 @@ static wt_status load_weights(wt_demucs *m, wt_weights *w, wt_dtype wd) {
         e->pw_b = wt_weights_get(w, "2.bias", 1, s_g);
         wt_weights_pop(w);
         wt_weights_push(w, "decoder.%d", j);
+        wt_weights_set_dtype(w, wd);
         d->pw_w = wt_weights_get(w, "0.weight", 3, s_pw);
         d->convtr_w = wt_weights_get(w, "2.weight", 3, s_tr);
         wt_weights_set_dtype(w, WT_F32);
@@ -329,11 +330,11 @@ wt_demucs *wt_demucs_new_random(const wt_demucs_config *cfg, uint64_t seed, wt_d
         wt_demucs_enc *e = &m->enc[i];
         wt_demucs_dec *d = &m->dec[c->depth - 1 - i];
         int64_t s_conv[3] = {h, cin, K}, s_pw[3] = {g * h, h, 1}, s_tr[3] = {h, cout, K};
-        rand_conv(m, &s, WT_F32, s_conv, cin * K, h, &e->conv_w, &e->conv_b);
-        rand_conv(m, &s, WT_F32, s_pw, h, g * h, &e->pw_w, &e->pw_b);
-        rand_conv(m, &s, WT_F32, s_pw, h, g * h, &d->pw_w, &d->pw_b);
+        rand_conv(m, &s, dt, s_conv, cin * K, h, &e->conv_w, &e->conv_b);
+        rand_conv(m, &s, dt, s_pw, h, g * h, &e->pw_w, &e->pw_b);
+        rand_conv(m, &s, dt, s_pw, h, g * h, &d->pw_w, &d->pw_b);
         /* ConvTranspose1d's fan_in is computed from weight.size(1) * K. */
-        rand_conv(m, &s, WT_F32, s_tr, cout * K, cout, &d->convtr_w, &d->convtr_b);
+        rand_conv(m, &s, dt, s_tr, cout * K, cout, &d->convtr_w, &d->convtr_b);
         d->cout = (int)cout;
         d->relu = i > 0;
         cin = h;

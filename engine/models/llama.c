@@ -1,10 +1,11 @@
 /* Llama: config, weights, KV cache, the batched forward (prefill) and the
  * allocation-free decode step. The forward pass reads top to bottom as the
- * Hugging Face LlamaForCausalLM does, in engine ops; the one exception is the
- * single-query attention of a CPU decode step, a fused loop over the cache
- * (attention_one; the op path stays available as op_attention). The cache is
- * a fixed buffer of `context` positions: positions < pos are valid, a step
- * writes position pos, and a position past the context is an error. */
+ * Hugging Face LlamaForCausalLM does, in engine ops only. The cache is a
+ * fixed buffer of `context` positions: positions < pos are valid, a step
+ * writes position pos, and a position past the context is an error. The
+ * decode step is static: the token and the position are i64 state tensors
+ * read by the ops (embedding, rope, cache write, attention), so every token
+ * runs the same ops on the same shapes and addresses. */
 #define _POSIX_C_SOURCE 200809L
 #include "wavetensor/llama.h"
 
@@ -25,8 +26,8 @@ typedef struct llama_layer {
     wt_tensor *down;                            /* [hidden, intermediate] */
     /* Keys and values are cached transposed, [kv_heads*hd, context]: the
      * position index is the unit stride, so the scores q.k of all positions
-     * and the value sums over positions run along contiguous rows (for the
-     * matmul op and for the fused loop alike). Views into the model's caches. */
+     * and the value sums over positions run along contiguous rows in the
+     * attention op. Views into the model's caches. */
     wt_tensor *kcache, *vcache;
 } llama_layer;
 
@@ -46,7 +47,7 @@ struct wt_llama {
     wt_ctx *step;          /* arena of the decode step */
     int64_t n_past;
     size_t weight_bytes;
-    bool fused_attention;  /* decode attention by the CPU loop, not by ops */
+    bool op_attention;     /* attention composed of generic ops (not static) */
 };
 
 /* ---- config ---- */
@@ -179,8 +180,7 @@ static wt_llama *model_alloc(const wt_llama_config *cfg, const wt_llama_options 
     m->context = o.context ? o.context : cfg->max_pos;
     m->chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 128;
     m->threads = o.threads < 1 ? 1 : o.threads;
-    /* the fused loop reads the cache as host memory */
-    m->fused_attention = !o.op_attention && wt_ctx_backend(m->wctx) == wt_cpu_backend();
+    m->op_attention = o.op_attention;
     return m;
 }
 
@@ -303,12 +303,25 @@ static wt_tensor *linear(wt_ctx *c, const wt_tensor *x, const wt_tensor *w) {
     return wt_linear(c, x, w, NULL);
 }
 
-/* Attention of n queries (positions p0..p0+n-1, already in the cache) over
- * the T = p0 + n valid cache rows. q [n, heads*hd] -> [n, heads*hd]. Query
- * head h reads kv head h / G, so the G query heads of one kv head form one
- * batch entry and K, V broadcast over them (no copies of the cache). */
-static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, wt_tensor *q,
-                            int64_t p0, int64_t n) {
+/* Attention of n queries (positions pos = p0..p0+n-1, already in the
+ * cache) over the cache: q [n, heads*hd] -> [n, heads*hd]. One op that reads
+ * the positions at run time, so the decode step has the same shapes at
+ * every position. */
+static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, const wt_tensor *q,
+                            const wt_tensor *pos) {
+    const wt_llama_config *cf = &m->cfg;
+    int64_t qs[3] = {wt_size(q, 0), cf->heads, cf->head_dim};
+    return wt_attention_cached(c, wt_view(c, q, 3, qs), L->kcache, L->vcache, pos,
+                               1.0f / sqrtf((float)cf->head_dim), 0);
+}
+
+/* The same composed from generic ops over the T = p0 + n valid cache rows
+ * (shapes grow with the position, so not a static step: a cross-check of
+ * the op, and a path for backends without it). Query head h reads kv head
+ * h / G, so the G query heads of one kv head form one batch entry and K, V
+ * broadcast over them (no copies of the cache). */
+static wt_tensor *attention_by_ops(const wt_llama *m, wt_ctx *c, const llama_layer *L, wt_tensor *q,
+                                   int64_t p0, int64_t n) {
     const wt_llama_config *cf = &m->cfg;
     int64_t KVH = cf->kv_heads, hd = cf->head_dim, G = cf->heads / KVH, T = p0 + n;
     int64_t qs[4] = {n, KVH, G, hd}, ks[3] = {KVH, hd, T}, os[2] = {n, cf->heads * hd};
@@ -324,92 +337,11 @@ static wt_tensor *attention(const wt_llama *m, wt_ctx *c, const llama_layer *L, 
     return wt_reshape(c, wt_permute(c, o, o_perm), 2, os);                      /* [n, heads*hd] */
 }
 
-/* exp(x) for x <= 0 in a form the compiler vectorises (libm's expf is a
- * call per element): x = k ln2 + r with |r| <= ln2/2 (Cody-Waite split, k ln2
- * exact in two parts), exp(r) by its Taylor polynomial to r^6 (relative
- * error below 2e-7, about one float ulp), times 2^k built in the exponent
- * bits. Inputs below -87 give exp(-87) ~ 1.6e-38 instead of underflowing. */
-static inline float exp_nonpos(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float k = rintf(x * 1.44269504088896341f);
-    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
-    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
-    int32_t bits = ((int32_t)k + 127) << 23;
-    float two_k;
-    memcpy(&two_k, &bits, sizeof two_k);
-    return p * two_k;
-}
-
-/* Sum and dot product over n floats in LANES partial sums, which the
- * compiler keeps in vector registers (a single running sum cannot be
- * vectorised without reordering, which C forbids it to do on its own). */
-enum { LANES = 16 };
-
-static float sum_lanes(const float *x, int64_t n) {
-    float part[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) part[j] += x[i + j];
-    for (; i < n; i++) part[i % LANES] += x[i];
-    float s = 0.0f;
-    for (int j = 0; j < LANES; j++) s += part[j];
-    return s;
-}
-
-static float dot_lanes(const float *x, const float *y, int64_t n) {
-    float part[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) part[j] += x[i + j] * y[i + j];
-    for (; i < n; i++) part[i % LANES] += x[i] * y[i];
-    float s = 0.0f;
-    for (int j = 0; j < LANES; j++) s += part[j];
-    return s;
-}
-
-/* Single-query attention as one loop over the valid cache rows: for a
- * decode step the batched matmul/softmax/matmul ops spend most of their time
- * on call and packing overhead for tiny operands, so on the CPU backend this
- * model-local loop does the same arithmetic (scores, max-shifted softmax,
- * weighted sum of values) directly on the cache, in loops the compiler
- * vectorises along the positions. q [1, heads*hd] -> [1, heads*hd]. */
-static wt_tensor *attention_one(const wt_llama *m, wt_ctx *c, const llama_layer *L, const wt_tensor *q,
-                                int64_t T) {
-    const wt_llama_config *cf = &m->cfg;
-    int64_t H = cf->heads, hd = cf->head_dim, G = H / cf->kv_heads, ctxlen = m->context;
-    wt_tensor *out = wt_tensor_new2(c, WT_F32, 1, H * hd);
-    wt_tensor *sc = wt_tensor_new1(c, WT_F32, T);
-    if (!out || !sc || !q) return NULL;
-    const float *qd = q->data, *kt = L->kcache->data, *vt = L->vcache->data;
-    float *od = out->data, *p = sc->data;
-    float scale = 1.0f / sqrtf((float)hd), part[LANES];
-    for (int64_t h = 0; h < H; h++) {
-        const float *qh = qd + h * hd;
-        int64_t off = (h / G) * hd;
-        for (int64_t t = 0; t < T; t++) p[t] = 0.0f;
-        for (int64_t d = 0; d < hd; d++) {
-            const float *krow = kt + (off + d) * ctxlen; /* dimension d of every position */
-            float qv = qh[d];
-            for (int64_t t = 0; t < T; t++) p[t] += qv * krow[t];
-        }
-        for (int j = 0; j < LANES; j++) part[j] = -INFINITY;
-        for (int64_t t = 0; t < T; t++) {
-            p[t] *= scale;
-            part[t % LANES] = p[t] > part[t % LANES] ? p[t] : part[t % LANES];
-        }
-        float mx = part[0];
-        for (int j = 1; j < LANES; j++) mx = part[j] > mx ? part[j] : mx;
-        for (int64_t t = 0; t < T; t++) p[t] = exp_nonpos(p[t] - mx);
-        float sum = sum_lanes(p, T);
-        float inv = 1.0f / sum, *o = od + h * hd;
-        for (int64_t d = 0; d < hd; d++) o[d] = dot_lanes(p, vt + (off + d) * ctxlen, T) * inv;
-    }
-    return out;
-}
-
 /* n tokens (tok, pos: i64 [n]) at positions p0..p0+n-1: writes their keys
  * and values into the cache and returns the logits [n or 1, vocab] (only the
- * last row unless all_rows). Errors are sticky on c. */
+ * last row unless all_rows). Only the op-composed attention uses p0 (its
+ * shapes follow it); the default path reads the positions from pos. Errors
+ * are sticky on c. */
 static wt_tensor *forward(const wt_llama *m, wt_ctx *c, const wt_tensor *tok, const wt_tensor *pos,
                           int64_t p0, int64_t n, bool all_rows) {
     const wt_llama_config *cf = &m->cfg;
@@ -424,8 +356,8 @@ static wt_tensor *forward(const wt_llama *m, wt_ctx *c, const wt_tensor *tok, co
         wt_rope_(c, wt_view(c, k, 3, ks), pos, theta, WT_ROPE_HALVES);
         wt_scatter_set_(c, L->kcache, 1, pos, wt_transpose(c, k, 0, 1));
         wt_scatter_set_(c, L->vcache, 1, pos, wt_transpose(c, v, 0, 1));
-        wt_tensor *a = (n == 1 && m->fused_attention) ? attention_one(m, c, L, q, p0 + 1)
-                                                      : attention(m, c, L, q, p0, n);
+        wt_tensor *a = m->op_attention ? attention_by_ops(m, c, L, q, p0, n)
+                                       : attention(m, c, L, q, pos);
         x = wt_add_(c, x, linear(c, a, L->wo));
         h = wt_rms_norm(c, x, L->ffn_norm, eps);
         wt_tensor *g = wt_unary_(c, WT_UNARY_SILU, linear(c, h, L->gate), 0.0f);
@@ -507,8 +439,9 @@ wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *al
     return s;
 }
 
-/* Cache, state tensors and the step arena, planned by a dry run of the
- * largest step (the last position: attention over the whole context). */
+/* Cache, state tensors and the step arena, planned by a dry run of a step
+ * at the last position (every position needs the same arena, except with
+ * op_attention, whose last step is its largest). */
 static wt_status setup_runtime(wt_llama *m) {
     const wt_llama_config *c = &m->cfg;
     wt_ctx *x = m->wctx;

@@ -142,6 +142,7 @@ typedef struct src {
     wt_ctx *ctx;
     uint64_t rng;
     size_t *bytes; /* weight bytes of the part being loaded */
+    wt_dtype conv_dt; /* conv and transformer matrices; norms, biases, codebooks stay f32 */
 } src;
 
 typedef enum init_kind { INIT_FAN_IN, INIT_ONE, INIT_ZERO, INIT_SCALE, INIT_USAGE } init_kind;
@@ -192,7 +193,7 @@ static wt_tensor *get(src *s, wt_dtype dt, init_kind init, int ndim, const int64
 static wt_status load_conv(src *s, wt_sconv *c, const char *pfx, int idx, const char *sub,
                            int cout, int cin, int k, int stride, int dilation) {
     int64_t ws[3] = {cout, cin, k}, bs[1] = {cout};
-    c->w = get(s, WT_F32, INIT_FAN_IN, 3, ws, "%s.model.%d.%sconv.conv.weight", pfx, idx, sub);
+    c->w = get(s, s->conv_dt, INIT_FAN_IN, 3, ws, "%s.model.%d.%sconv.conv.weight", pfx, idx, sub);
     c->bias = get(s, WT_F32, INIT_ZERO, 1, bs, "%s.model.%d.%sconv.conv.bias", pfx, idx, sub);
     c->stride = stride;
     c->dilation = dilation;
@@ -279,6 +280,7 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
     const wt_mimi_config *cfg = &m->cfg;
     int nf = cfg->n_filters, d = cfg->dimension, nres = cfg->n_residual_layers;
     int mult = 1;
+    s->conv_dt = mdt;
     /* encoder: conv, then per stage (residual blocks, ELU, strided conv), ELU, conv */
     s->bytes = &m->enc_bytes;
     load_conv(s, &m->enc_in, "encoder", 0, "", nf, 1, cfg->kernel_size, 1, 1);
@@ -292,7 +294,7 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
               cfg->last_kernel_size, 1, 1);
     load_transformer(s, &m->enc_tr, m->enc_layers, "encoder_transformer", cfg, mdt);
     int64_t ds[3] = {d, d, 4};
-    m->downsample.w = get(s, WT_F32, INIT_FAN_IN, 3, ds, "downsample.conv.conv.conv.weight");
+    m->downsample.w = get(s, s->conv_dt, INIT_FAN_IN, 3, ds, "downsample.conv.conv.conv.weight");
     m->downsample.bias = NULL;
     m->downsample.stride = 2;
     m->downsample.dilation = 1;
@@ -318,7 +320,7 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
     m->sem_out = load_proj(s, "quantizer.rvq_first.output_proj.weight", d, cfg->q_dimension);
     m->ac_out = load_proj(s, "quantizer.rvq_rest.output_proj.weight", d, cfg->q_dimension);
     int64_t us[3] = {d, 1, 4};
-    m->upsample.w = get(s, WT_F32, INIT_FAN_IN, 3, us, "upsample.convtr.convtr.convtr.weight");
+    m->upsample.w = get(s, s->conv_dt, INIT_FAN_IN, 3, us, "upsample.convtr.convtr.convtr.weight");
     m->upsample.bias = NULL;
     m->upsample.stride = 2;
     m->upsample.groups = d;
@@ -328,7 +330,7 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
     for (int i = 0; i < WT_MIMI_STAGES; i++) {
         int r = cfg->ratios[i], base = 1 + i * (nres + 2), c = mult * nf;
         int64_t ws[3] = {c, c / 2, 2 * r}, bs[1] = {c / 2};
-        m->dec_up[i].w = get(s, WT_F32, INIT_FAN_IN, 3, ws, "decoder.model.%d.convtr.convtr.weight",
+        m->dec_up[i].w = get(s, s->conv_dt, INIT_FAN_IN, 3, ws, "decoder.model.%d.convtr.convtr.weight",
                              base + 1);
         m->dec_up[i].bias = get(s, WT_F32, INIT_ZERO, 1, bs, "decoder.model.%d.convtr.convtr.bias",
                                 base + 1);

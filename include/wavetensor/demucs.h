@@ -54,9 +54,8 @@ int64_t wt_demucs_param_count(const wt_demucs_config *c);
 typedef struct wt_demucs wt_demucs;
 
 /* Loads the model from a safetensors file with the reference's state_dict
- * names. LSTM matrices are held in weight_dtype (f32, f16 or bf16); conv
- * weights and all biases in f32 (the conv ops take f32 weights); f16/bf16
- * files are converted on load. NULL on error
+ * names. LSTM matrices and conv weights are held in weight_dtype (f32, f16
+ * or bf16), all biases in f32; files of another dtype are converted on load. NULL on error
  * (wt_last_error names the file and tensor). */
 wt_demucs *wt_demucs_new(const wt_demucs_config *cfg, const char *weights_path,
                          wt_dtype weight_dtype);

@@ -54,14 +54,15 @@ typedef struct wt_llama_options {
     int64_t context;       /* KV cache length; 0 = max_position_embeddings */
     int threads;           /* threads for matmuls; 0 = 1 */
     int64_t prefill_chunk; /* prompt tokens per batched forward; 0 = 128 */
-    /* Decode-step attention through the generic ops (batched matmul,
-     * softmax) even on the CPU, where a fused loop over the cache is the
-     * default (same arithmetic, no operand packing). */
+    /* Attention composed of generic ops (batched matmul, softmax over the
+     * valid part of the cache) instead of the wt_attention_cached op: a
+     * cross-check, and a path for a backend without that op. Its shapes grow
+     * with the position, so the decode step is then not static. */
     bool op_attention;
 } wt_llama_options;
 
-/* Defaults: dtype as stored, full context, 1 thread, chunks of 128, fused
- * CPU decode attention. */
+/* Defaults: dtype as stored, full context, 1 thread, chunks of 128,
+ * attention by wt_attention_cached (a static decode step). */
 wt_llama_options wt_llama_options_default(void);
 
 typedef struct wt_llama wt_llama;

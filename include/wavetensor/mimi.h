@@ -58,8 +58,8 @@ int wt_mimi_frame_size(const wt_mimi_config *cfg);
 typedef struct wt_mimi wt_mimi;
 
 /* Loads weights from a safetensors file (published names). `dtype` is the
- * dtype of the transformer matrices (f32, f16 or bf16); everything else is
- * kept in f32. NULL on error (wt_last_error names file, tensor and shapes). */
+ * dtype of the transformer matrices and conv / conv-transpose weights (f32,
+ * f16 or bf16); norms, biases, projections and codebooks are kept in f32. NULL on error (wt_last_error names file, tensor and shapes). */
 wt_mimi *wt_mimi_load(const wt_mimi_config *cfg, const char *weights_path, wt_dtype dtype);
 /* Random weights of the config's shapes (benchmarks), deterministic in seed. */
 wt_mimi *wt_mimi_new_random(const wt_mimi_config *cfg, wt_dtype dtype, uint64_t seed);

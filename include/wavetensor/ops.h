@@ -116,6 +116,48 @@ wt_tensor *wt_softmax(wt_ctx *ctx, const wt_tensor *x, float scale, const wt_ten
 wt_tensor *wt_softmax_(wt_ctx *ctx, wt_tensor *x, float scale, const wt_tensor *mask,
                        wt_mask_kind kind, int64_t window);
 
+/* ---- attention over a key/value cache ---- */
+
+/* out = softmax(q k^T * scale) v over the visible keys of a cache, for n
+ * queries at absolute positions pos, with grouped-query heads. The shapes
+ * are those of the cache's capacity, never of the valid length: the op reads
+ * pos (and slot_pos) when it runs and restricts its loop to visible keys, so
+ * one step has the same shapes and addresses at every position (a static
+ * step, replayable as a CUDA graph).
+ *
+ *  q       f32 [n, H, hd] or [B, n, H, hd], any strides.
+ *  kcache  f32, element (kv head g, dimension d, slot s) of the cache, as
+ *  vcache      [KVH*hd, S] (row g*hd + d; Llama's layout), [KVH, hd, S] or
+ *              [B, KVH, hd, S]; any strides (fastest when the slot index
+ *              has unit stride). A cache without B is shared by the batch.
+ *              k and v have equal shapes; H must be a multiple of KVH and
+ *              query head h reads kv head h / (H / KVH).
+ *  pos     i64 [n] or [B, n] (a [n] pos is shared by the batch): the
+ *              absolute position of each query.
+ *  window  > 0: a query at p also hides keys at positions <= p - window
+ *              (it sees the last `window` positions, its own included);
+ *              <= 0: no window.
+ *  result  f32 [n, H*hd] or [B, n, H*hd] (q's rank), contiguous; query head
+ *              h at columns h*hd .. h*hd+hd-1.
+ *
+ * wt_attention_cached: a linear cache, slot s holds position s. Query i sees
+ * the keys at slots max(0, pos[i]-window+1) .. pos[i] (causal), so slots
+ * above pos[i] may hold anything. Every pos[i] must lie in 0..S-1; a position
+ * outside is an error ("position 9 of query 0 is outside the cache of 8
+ * slots"). Softmax and sums are accumulated in f32 (online softmax over
+ * blocks of keys). */
+wt_tensor *wt_attention_cached(wt_ctx *ctx, const wt_tensor *q, const wt_tensor *kcache,
+                               const wt_tensor *vcache, const wt_tensor *pos, float scale,
+                               int64_t window);
+/* The same over a ring of S slots whose positions are state: slot_pos i64
+ * [S] or [B, S] holds the position stored in each slot (negative: empty).
+ * Query i sees slot s iff 0 <= slot_pos[s] <= pos[i] and, with a window,
+ * pos[i] - slot_pos[s] < window. Positions may exceed S (the ring wraps); a
+ * negative pos is an error. A query that sees no key gives zeros. */
+wt_tensor *wt_attention_ring(wt_ctx *ctx, const wt_tensor *q, const wt_tensor *kcache,
+                             const wt_tensor *vcache, const wt_tensor *pos,
+                             const wt_tensor *slot_pos, float scale, int64_t window);
+
 /* x / sqrt(mean(x^2, last dim) + eps) * w;  w [C] or NULL. */
 wt_tensor *wt_rms_norm(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, float eps);
 /* (x - mean) / sqrt(var + eps) * w + b over the last dim (biased variance);
@@ -157,13 +199,14 @@ wt_tensor *wt_rope_(wt_ctx *ctx, wt_tensor *x, const wt_tensor *pos, float base,
 
 /* ---- convolution ---- */
 
-/* x [B, Cin, T], w [Cout, Cin/groups, K], bias [Cout] or NULL; zero padding
+/* x [B, Cin, T] f32, w [Cout, Cin/groups, K] (f32, f16 or bf16: half weights
+ * are converted on load, sums in f32), bias [Cout] f32 or NULL; zero padding
  * pad_left/pad_right added on the time axis (use wt_pad first for other
  * modes). Output [B, Cout, (T + pl + pr - dilation*(K-1) - 1)/stride + 1]. */
 wt_tensor *wt_conv1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
                      int stride, int pad_left, int pad_right, int dilation, int groups);
-/* PyTorch ConvTranspose1d: x [B, Cin, T], w [Cin, Cout/groups, K], bias [Cout]
- * or NULL. Output length (T-1)*stride - 2*padding + dilation*(K-1) +
+/* PyTorch ConvTranspose1d: x [B, Cin, T] f32, w [Cin, Cout/groups, K] (f32,
+ * f16 or bf16, as for wt_conv1d), bias [Cout] f32 or NULL. Output length (T-1)*stride - 2*padding + dilation*(K-1) +
  * output_padding + 1. */
 wt_tensor *wt_conv_transpose1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w,
                                const wt_tensor *bias, int stride, int padding,

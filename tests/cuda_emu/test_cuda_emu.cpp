@@ -142,15 +142,13 @@ START_TEST(test_emu_fill_copy_cast) {
             for (wt_dtype b : dts) {
                 wt_tensor *ref = wt_to_dtype(f.ctx, xa, b);
                 wt_tensor *got = empty_like(f.ctx, xa, b);
-                { wt_status st_ = K::wt_k_copy(NULL, got, xa); bad += st_ != WT_OK; if (st_ && getenv("WT_EMU_DEBUG")) fprintf(stderr, "copy st %d->%d: %s\n", a, b, wt_last_error()); }
+                bad += K::wt_k_copy(NULL, got, xa) != WT_OK;
                 bad += !same_values(got, ref);
-                if (getenv("WT_EMU_DEBUG") && !same_values(got, ref)) for (int64_t q = 0; q < wt_numel(ref); q++) if (wt_get_flat(got,q)!=wt_get_flat(ref,q)) {fprintf(stderr, "copy %d->%d [%ld] %.9g %.9g src %.9g\n", a, b, q, wt_get_flat(got,q), wt_get_flat(ref,q), wt_get_flat(xa,q)); break;}
             }
             wt_tensor *g = empty_like(f.ctx, xa, a), *r = empty_like(f.ctx, xa, a);
             wt_fill_(f.ctx, r, -2.75);
             bad += K::wt_k_fill(NULL, g, -2.75) != WT_OK;
             bad += !same_values(g, r);
-            if (getenv("WT_EMU_DEBUG") && !same_values(g, r)) fprintf(stderr, "fill %d %g %g\n", a, wt_get_flat(g,0), wt_get_flat(r,0));
         }
         /* strided source (transposed) and broadcast source (stride 0) */
         if (s.size() >= 2) {
@@ -158,14 +156,12 @@ START_TEST(test_emu_fill_copy_cast) {
             wt_tensor *ref = wt_contiguous(f.ctx, xt), *got = empty_like(f.ctx, xt);
             bad += K::wt_k_copy(NULL, got, xt) != WT_OK;
             bad += !same_values(got, ref);
-            if (getenv("WT_EMU_DEBUG") && !same_values(got, ref)) fprintf(stderr, "transp\n");
             wt_tensor *row = wt_narrow(f.ctx, x, 0, 0, 1);
             wt_tensor *bc = wt_broadcast_to(f.ctx, row, x->ndim, x->shape);
             ref = wt_contiguous(f.ctx, bc);
             got = empty_like(f.ctx, x);
             bad += K::wt_k_copy(NULL, got, bc) != WT_OK;
             bad += !same_values(got, ref);
-            if (getenv("WT_EMU_DEBUG") && !same_values(got, ref)) fprintf(stderr, "bcast\n");
         }
     }
     ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
@@ -186,7 +182,6 @@ START_TEST(test_emu_pad) {
                 wt_tensor *got = empty_like(f.ctx, ref);
                 bad += K::wt_k_pad(NULL, got, x, dim, l, (wt_pad_mode)mode, 1.5) != WT_OK;
                 bad += !same_values(got, ref);
-                if (getenv("WT_EMU_DEBUG") && !same_values(got, ref)) fprintf(stderr, "pad dim %d mode %d nd %zu %g %g\n", dim, mode, s.size(), wt_get_flat(got,0), wt_get_flat(ref,0));
             }
         }
     }
@@ -208,7 +203,6 @@ START_TEST(test_emu_unary_binary_affine_glu) {
             wt_tensor *ref = wt_unary(f.ctx, (wt_unary_op)op, x, 0.7f), *got = empty_like(f.ctx, x);
             bad += K::wt_k_unary(NULL, (wt_unary_op)op, got, x, 0.7f) != WT_OK;
             worst = std::fmax(worst, nmse(got, ref));
-            if (getenv("WT_EMU_DEBUG") && nmse(got, ref) > kEltBound) fprintf(stderr, "unary %d nd %zu: %g\n", op, s.size(), nmse(got, ref));
         }
         wt_tensor *a = rand_shape(f, s);
         /* b broadcast along the first dim (stride 0), as the front-end hands it over */
@@ -245,6 +239,449 @@ START_TEST(test_emu_unary_binary_affine_glu) {
 }
 END_TEST
 
+/* ---- index.cu ---- */
+
+START_TEST(test_emu_index_scatter) {
+    fixture f(14);
+    int bad = 0;
+    const wt_dtype dts[] = {WT_F32, WT_F16, WT_BF16};
+    for (const auto &s : kShapes) {
+        wt_tensor *x32 = rand_shape(f, s);
+        for (wt_dtype dt : dts) {
+            wt_tensor *x = wt_to_dtype(f.ctx, x32, dt);
+            for (int dim = 0; dim < (int)s.size(); dim++) {
+                int64_t n = s[dim], m = 5;
+                wt_tensor *idx = wt_tensor_new1(f.ctx, WT_I64, m);
+                for (int64_t i = 0; i < m; i++) wt_set_flat(idx, i, (double)((i * 7 + 3) % n));
+                wt_tensor *ref = wt_index_select(f.ctx, x, dim, idx);
+                wt_tensor *got = empty_like(f.ctx, ref, ref->dtype);
+                bad += K::wt_k_index_select(NULL, got, x, dim, idx) != WT_OK;
+                bad += !same_values(got, ref);
+                /* scatter a permutation of rows back (distinct targets) */
+                int64_t k = n < 4 ? n : 4;
+                wt_tensor *sidx = wt_tensor_new1(f.ctx, WT_I64, k);
+                for (int64_t i = 0; i < k; i++) wt_set_flat(sidx, i, (double)(n - 1 - i));
+                wt_tensor *src = wt_narrow(f.ctx, x, dim, 0, k);
+                wt_tensor *d_ref = wt_contiguous(f.ctx, x), *d_got = wt_contiguous(f.ctx, x);
+                wt_scatter_set_(f.ctx, d_ref, dim, sidx, src);
+                bad += K::wt_k_scatter_set(NULL, d_got, dim, sidx, src) != WT_OK;
+                bad += !same_values(d_got, d_ref);
+            }
+        }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
+/* ---- softmax.cu ---- */
+
+START_TEST(test_emu_softmax) {
+    fixture f(15);
+    const std::vector<std::vector<int64_t>> shapes = {{1}, {7}, {5, 5}, {2, 3, 33}, {2, 4, 300}, {1, 3, 1000}};
+    double worst = 0;
+    int bad = 0;
+    for (const auto &s : shapes) {
+        wt_tensor *x = rand_shape(f, s, -4.0f, 4.0f);
+        for (int kind = 0; kind < 2; kind++)
+            for (int64_t window : {(int64_t)0, (int64_t)3}) {
+                wt_tensor *ref = wt_softmax(f.ctx, x, 0.8f, NULL, (wt_mask_kind)kind, window);
+                wt_tensor *got = empty_like(f.ctx, x);
+                bad += K::wt_k_softmax(NULL, got, x, 0.8f, NULL, (wt_mask_kind)kind, window) != WT_OK;
+                worst = std::fmax(worst, nmse(got, ref));
+            }
+        /* an additive mask broadcast over leading dims, with -inf entries,
+         * and a row whose keys are all hidden */
+        std::vector<int64_t> ms(s.size(), 1);
+        ms.back() = s.back();
+        wt_tensor *mask = rand_shape(f, ms, -1.0f, 1.0f);
+        for (int64_t j = 0; j < s.back(); j += 3) wt_set_flat(mask, j, -INFINITY);
+        wt_tensor *mb = wt_broadcast_to(f.ctx, mask, x->ndim, x->shape);
+        wt_tensor *ref = wt_softmax(f.ctx, x, 1.0f, mask, WT_MASK_CAUSAL, 0);
+        wt_tensor *got = empty_like(f.ctx, x);
+        bad += K::wt_k_softmax(NULL, got, x, 1.0f, mb, WT_MASK_CAUSAL, 0) != WT_OK;
+        worst = std::fmax(worst, nmse(got, ref));
+        if (s.size() >= 2) { /* transposed input */
+            wt_tensor *xt = wt_transpose(f.ctx, x, -1, -2);
+            ref = wt_softmax(f.ctx, xt, 1.0f, NULL, WT_MASK_NONE, 0);
+            got = empty_like(f.ctx, xt);
+            bad += K::wt_k_softmax(NULL, got, xt, 1.0f, NULL, WT_MASK_NONE, 0) != WT_OK;
+            worst = std::fmax(worst, nmse(got, ref));
+        }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "softmax nmse %g", worst);
+}
+END_TEST
+
+/* ---- norm.cu ---- */
+
+START_TEST(test_emu_norms) {
+    fixture f(16);
+    const std::vector<std::vector<int64_t>> shapes = {{1}, {7}, {5, 33}, {2, 3, 300}, {2, 1500}};
+    double worst = 0;
+    int bad = 0;
+    for (const auto &s : shapes) {
+        /* an offset makes a one-pass variance lose digits */
+        wt_tensor *x = rand_shape(f, s, 90.0f, 110.0f);
+        wt_tensor *w = rand_shape(f, {s.back()}, 0.5f, 1.5f), *b = rand_shape(f, {s.back()});
+        wt_tensor *ref = wt_rms_norm(f.ctx, x, w, 1e-5f), *got = empty_like(f.ctx, x);
+        bad += K::wt_k_rms_norm(NULL, got, x, w, 1e-5f) != WT_OK;
+        worst = std::fmax(worst, nmse(got, ref));
+        ref = wt_layer_norm(f.ctx, x, w, b, 1e-5f);
+        got = empty_like(f.ctx, x);
+        bad += K::wt_k_layer_norm(NULL, got, x, w, b, 1e-5f) != WT_OK;
+        worst = std::fmax(worst, nmse(got, ref));
+        ref = wt_layer_norm(f.ctx, x, NULL, NULL, 1e-5f);
+        got = empty_like(f.ctx, x);
+        bad += K::wt_k_layer_norm(NULL, got, x, NULL, NULL, 1e-5f) != WT_OK;
+        worst = std::fmax(worst, nmse(got, ref));
+    }
+    const std::vector<std::vector<int64_t>> gshapes = {{1, 4, 7}, {2, 12, 33}, {3, 8, 5, 9}, {1, 4, 700}};
+    for (const auto &s : gshapes)
+        for (int groups : {1, 2, 4}) {
+            wt_tensor *x = rand_shape(f, s);
+            wt_tensor *w = rand_shape(f, {s[1]}, 0.5f, 1.5f), *b = rand_shape(f, {s[1]});
+            wt_tensor *ref = wt_group_norm(f.ctx, x, groups, w, b, 1e-5f), *got = empty_like(f.ctx, x);
+            bad += K::wt_k_group_norm(NULL, got, x, groups, w, b, 1e-5f) != WT_OK;
+            worst = std::fmax(worst, nmse(got, ref));
+        }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "norm nmse %g", worst);
+}
+END_TEST
+
+/* ---- reduce.cu ---- */
+
+START_TEST(test_emu_reduce) {
+    fixture f(17);
+    double worst = 0;
+    int bad = 0;
+    for (const auto &s : kShapes) {
+        wt_tensor *x = rand_shape(f, s);
+        /* ties: the first index must win */
+        if (wt_numel(x) > 4) wt_set_flat(x, 3, wt_get_flat(x, 1));
+        for (int dim = 0; dim < (int)s.size(); dim++)
+            for (int op = 0; op < WT_REDUCE_COUNT; op++) {
+                wt_tensor *ref = wt_reduce(f.ctx, (wt_reduce_op)op, x, dim, true);
+                wt_tensor *got = empty_like(f.ctx, ref, ref->dtype);
+                bad += K::wt_k_reduce(NULL, (wt_reduce_op)op, got, x, dim) != WT_OK;
+                if (op == WT_REDUCE_ARGMAX || op == WT_REDUCE_ARGMIN || op == WT_REDUCE_MAX || op == WT_REDUCE_MIN)
+                    bad += !same_values(got, ref);
+                else
+                    worst = std::fmax(worst, nmse(got, ref));
+            }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "reduce nmse %g", worst);
+}
+END_TEST
+
+/* ---- rope.cu ---- */
+
+START_TEST(test_emu_rope) {
+    fixture f(18);
+    const std::vector<std::vector<int64_t>> shapes = {{1, 1, 1, 2}, {2, 3, 4, 8}, {1, 5, 3, 64}, {3, 7, 2, 6}};
+    double worst = 0;
+    int bad = 0;
+    for (const auto &s : shapes) {
+        wt_tensor *x = rand_shape(f, s);
+        wt_tensor *pos = wt_tensor_new2(f.ctx, WT_I64, s[0], s[1]);
+        for (int64_t i = 0; i < s[0] * s[1]; i++) wt_set_flat(pos, i, (double)(i * 977 % 20011));
+        for (int layout = 0; layout < 2; layout++) {
+            wt_tensor *ref = wt_rope(f.ctx, x, pos, 10000.0f, (wt_rope_layout)layout);
+            wt_tensor *got = empty_like(f.ctx, x);
+            bad += K::wt_k_rope(NULL, got, x, pos, 10000.0f, (wt_rope_layout)layout) != WT_OK;
+            worst = std::fmax(worst, nmse(got, ref));
+        }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "rope nmse %g", worst);
+}
+END_TEST
+
+/* ---- conv.cu ---- */
+
+START_TEST(test_emu_conv) {
+    fixture f(19);
+    struct cfg { int64_t b, cin, cout, t, k; int stride, pl, pr, dil, groups; };
+    const cfg cfgs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 1, 1},   {2, 3, 5, 37, 3, 1, 2, 0, 1, 1},
+                        {1, 4, 6, 300, 4, 2, 3, 0, 1, 2}, {2, 8, 8, 65, 7, 1, 6, 0, 3, 8},
+                        {1, 6, 4, 20, 5, 3, 1, 2, 2, 2}};
+    double worst = 0;
+    int bad = 0;
+    for (const cfg &c : cfgs) {
+        wt_tensor *x = rand_shape(f, {c.b, c.cin, c.t});
+        wt_tensor *w = rand_shape(f, {c.cout, c.cin / c.groups, c.k}), *bias = rand_shape(f, {c.cout});
+        wt_tensor *ref = wt_conv1d(f.ctx, x, w, bias, c.stride, c.pl, c.pr, c.dil, c.groups);
+        wt_tensor *got = ref ? empty_like(f.ctx, ref) : NULL;
+        bad += !got || K::wt_k_conv1d(NULL, got, x, w, bias, c.stride, c.pl, c.dil, c.groups) != WT_OK;
+        worst = std::fmax(worst, nmse(got, ref));
+        /* transposed: w [Cin, Cout/groups, K] */
+        wt_tensor *wt = rand_shape(f, {c.cin, c.cout / c.groups, c.k});
+        for (int out_pad : {0, c.stride > 1 ? 1 : 0}) {
+            int padding = c.k > 2 ? 1 : 0;
+            ref = wt_conv_transpose1d(f.ctx, x, wt, bias, c.stride, padding, out_pad, c.dil, c.groups);
+            got = ref ? empty_like(f.ctx, ref) : NULL;
+            bad += !got || K::wt_k_conv_transpose1d(NULL, got, x, wt, NULL == bias ? NULL : bias, c.stride,
+                                                    padding, c.dil, c.groups) != WT_OK;
+            worst = std::fmax(worst, nmse(got, ref));
+        }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "conv nmse %g", worst);
+}
+END_TEST
+
+/* ---- quantize.cu ---- */
+
+START_TEST(test_emu_codebook_argmin) {
+    fixture f(20);
+    struct cfg { int64_t n, d, k; };
+    const cfg cfgs[] = {{1, 1, 1}, {5, 8, 33}, {17, 32, 300}, {3, 64, 700}};
+    int bad = 0, far = 0;
+    for (const cfg &c : cfgs) {
+        wt_tensor *x = rand_shape(f, {c.n, c.d}), *e = rand_shape(f, {c.k, c.d});
+        wt_tensor *norm2 = wt_tensor_new1(f.ctx, WT_F32, c.k);
+        for (int64_t k = 0; k < c.k; k++) {
+            double s = 0;
+            for (int64_t j = 0; j < c.d; j++) s += wt_get_flat(e, k * c.d + j) * wt_get_flat(e, k * c.d + j);
+            wt_set_flat(norm2, k, s);
+        }
+        wt_tensor *idx = wt_tensor_new1(f.ctx, WT_I64, c.n);
+        bad += K::wt_k_codebook_argmin(NULL, idx, x, e, norm2) != WT_OK;
+        /* reference: exact squared distances in double; the chosen entry must
+         * be the nearest up to f32 rounding of the distance */
+        for (int64_t n = 0; n < c.n; n++) {
+            double best = INFINITY, got_d = INFINITY;
+            int64_t got = (int64_t)wt_get_flat(idx, n);
+            for (int64_t k = 0; k < c.k; k++) {
+                double d2 = 0;
+                for (int64_t j = 0; j < c.d; j++) {
+                    double v = wt_get_flat(x, n * c.d + j) - wt_get_flat(e, k * c.d + j);
+                    d2 += v * v;
+                }
+                best = std::fmin(best, d2);
+                if (k == got) got_d = d2;
+            }
+            far += !(got_d <= best + 1e-4 * (1.0 + best));
+        }
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(far, 0);
+}
+END_TEST
+
+/* ---- lstm.cu ---- */
+
+START_TEST(test_emu_lstm_cell) {
+    fixture f(21);
+    const int64_t cfgs[][2] = {{1, 1}, {3, 37}, {2, 300}};
+    double worst = 0;
+    int bad = 0;
+    for (const auto &c : cfgs) {
+        int64_t b = c[0], h = c[1];
+        wt_tensor *gates = rand_shape(f, {b, 4 * h}, -3.0f, 3.0f);
+        wt_tensor *c0 = rand_shape(f, {b, h});
+        wt_tensor *cg = wt_contiguous(f.ctx, c0), *hg = wt_tensor_new2(f.ctx, WT_F32, b, h);
+        wt_tensor *cr = wt_tensor_new2(f.ctx, WT_F32, b, h), *hr = wt_tensor_new2(f.ctx, WT_F32, b, h);
+        /* plain reference loop (PyTorch's definition), in double */
+        for (int64_t i = 0; i < b; i++)
+            for (int64_t j = 0; j < h; j++) {
+                auto g = [&](int64_t q) { return wt_get_flat(gates, i * 4 * h + q * h + j); };
+                auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+                double cn = sig(g(1)) * wt_get_flat(c0, i * h + j) + sig(g(0)) * std::tanh(g(2));
+                wt_set_flat(cr, i * h + j, cn);
+                wt_set_flat(hr, i * h + j, sig(g(3)) * std::tanh(cn));
+            }
+        bad += K::wt_k_lstm_cell(NULL, gates, cg, hg) != WT_OK;
+        worst = std::fmax(worst, std::fmax(nmse(cg, cr), nmse(hg, hr)));
+    }
+    ck_assert_int_eq(bad, 0);
+    ck_assert_msg(worst <= kRedBound, "lstm nmse %g", worst);
+}
+END_TEST
+
+/* ---- graph record-and-replay of a streaming step ---- */
+
+namespace {
+
+/* Ring attention state, all in device memory at fixed addresses. */
+constexpr int64_t kRing = 16, kDim = 40;
+
+__global__ void ring_write_kernel(float *kr, float *vr, float *mask, const float *q, const float *x,
+                                  const int64_t *pos) {
+    int64_t slot = *pos % kRing;
+    for (int64_t d = threadIdx.x; d < kDim; d += blockDim.x) {
+        kr[slot * kDim + d] = q[d];
+        vr[slot * kDim + d] = x[d];
+    }
+    if (threadIdx.x == 0) mask[slot] = 0.0f;
+}
+
+__global__ void ring_scores_kernel(float *scores, const float *kr, const float *q) {
+    int64_t j = threadIdx.x;
+    if (j < kRing) {
+        float s = 0.0f;
+        for (int64_t d = 0; d < kDim; d++) s += kr[j * kDim + d] * q[d];
+        scores[j] = s;
+    }
+}
+
+__global__ void ring_mix_kernel(float *out, const float *p, const float *vr) {
+    for (int64_t d = threadIdx.x; d < kDim; d += blockDim.x) {
+        float s = 0.0f;
+        for (int64_t j = 0; j < kRing; j++) s += p[j] * vr[j * kDim + d];
+        out[d] = s;
+    }
+}
+
+__global__ void advance_kernel(int64_t *pos) {
+    if (threadIdx.x == 0) *pos += 1;
+}
+
+struct ring_step {
+    wt_ctx *ctx;
+    cudaStream_t s;
+    float *kr, *vr, *mask, *x, *q, *scores, *p, *out, *host_in, *host_out;
+    int64_t *pos;
+    wt_tensor *tx, *tq, *tpos, *tscores, *tmask, *tp;
+
+    ring_step() : ctx(wt_ctx_new_heap(NULL)) {
+        cudaStreamCreate(&s);
+        cudaMalloc((void **)&kr, sizeof(float) * kRing * kDim);
+        cudaMalloc((void **)&vr, sizeof(float) * kRing * kDim);
+        cudaMalloc((void **)&mask, sizeof(float) * kRing);
+        cudaMalloc((void **)&x, sizeof(float) * kDim);
+        cudaMalloc((void **)&q, sizeof(float) * kDim);
+        cudaMalloc((void **)&scores, sizeof(float) * kRing);
+        cudaMalloc((void **)&p, sizeof(float) * kRing);
+        cudaMalloc((void **)&out, sizeof(float) * kDim);
+        cudaMalloc((void **)&pos, sizeof(int64_t));
+        cudaMallocHost((void **)&host_in, sizeof(float) * kDim);
+        cudaMallocHost((void **)&host_out, sizeof(float) * kDim);
+        const int64_t xs[4] = {1, 1, 1, kDim}, ps[2] = {1, 1}, ss[2] = {1, kRing};
+        tx = wt_tensor_wrap(ctx, WT_F32, 4, xs, x);
+        tq = wt_tensor_wrap(ctx, WT_F32, 4, xs, q);
+        tpos = wt_tensor_wrap(ctx, WT_I64, 2, ps, pos);
+        tscores = wt_tensor_wrap(ctx, WT_F32, 2, ss, scores);
+        tmask = wt_tensor_wrap(ctx, WT_F32, 2, ss, mask);
+        tp = wt_tensor_wrap(ctx, WT_F32, 2, ss, p);
+    }
+    ~ring_step() {
+        for (void *m : {(void *)kr, (void *)vr, (void *)mask, (void *)x, (void *)q, (void *)scores,
+                        (void *)p, (void *)out, (void *)pos})
+            cudaFree(m);
+        cudaFreeHost(host_in);
+        cudaFreeHost(host_out);
+        cudaStreamDestroy(s);
+        wt_ctx_free(ctx);
+    }
+    /* Setup, outside any capture: empty ring, position 0. */
+    void reset() {
+        std::vector<float> hidden(kRing, -INFINITY);
+        cudaMemcpy(mask, hidden.data(), sizeof(float) * kRing, cudaMemcpyHostToDevice);
+        cudaMemsetAsync(kr, 0, sizeof(float) * kRing * kDim, s);
+        cudaMemsetAsync(vr, 0, sizeof(float) * kRing * kDim, s);
+        cudaMemsetAsync(pos, 0, sizeof(int64_t), s);
+        cudaStreamSynchronize(s);
+    }
+    /* One frame: host_in -> rope(x, pos) -> ring write -> attention -> host_out.
+     * Only launches and async copies between fixed addresses: capturable. */
+    int enqueue() {
+        int bad = 0;
+        bad += cudaMemcpyAsync(x, host_in, sizeof(float) * kDim, cudaMemcpyHostToDevice, s) != cudaSuccess;
+        bad += K::wt_k_rope(s, tq, tx, tpos, 10000.0f, WT_ROPE_INTERLEAVED) != WT_OK;
+        WT_LAUNCH(ring_write_kernel, 1, 64, 0, s, kr, vr, mask, q, x, pos);
+        WT_LAUNCH(ring_scores_kernel, 1, 32, 0, s, scores, kr, q);
+        bad += K::wt_k_softmax(s, tp, tscores, 0.125f, tmask, WT_MASK_NONE, 0) != WT_OK;
+        WT_LAUNCH(ring_mix_kernel, 1, 64, 0, s, out, p, vr);
+        WT_LAUNCH(advance_kernel, 1, 32, 0, s, pos);
+        bad += cudaMemcpyAsync(host_out, out, sizeof(float) * kDim, cudaMemcpyDeviceToHost, s) != cudaSuccess;
+        bad += cudaGetLastError() != cudaSuccess;
+        return bad;
+    }
+};
+
+void frame_input(float *in, int step) {
+    for (int64_t d = 0; d < kDim; d++) in[d] = std::sin(0.37f * (float)(step + 1) * (float)(d + 1)) + 0.01f * (float)d;
+}
+
+} // namespace
+
+START_TEST(test_emu_graph_replay_equals_eager) {
+    const int steps = 200;
+    ring_step r;
+    std::vector<float> eager((size_t)steps * kDim), replay((size_t)steps * kDim);
+    int bad = 0;
+    r.reset();
+    for (int t = 0; t < steps; t++) {
+        frame_input(r.host_in, t);
+        bad += r.enqueue();
+        cudaStreamSynchronize(r.s);
+        std::memcpy(&eager[(size_t)t * kDim], r.host_out, sizeof(float) * kDim);
+    }
+    /* capture one step once (nothing runs while capturing), then replay it */
+    r.reset();
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge = NULL;
+    uint64_t launches_before = wt_emu::launches_run();
+    ck_assert_int_eq(cudaStreamBeginCapture(r.s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    bad += r.enqueue();
+    ck_assert_int_eq(cudaStreamEndCapture(r.s, &g), cudaSuccess);
+    ck_assert_uint_eq(wt_emu::launches_run(), launches_before);
+    ck_assert_uint_eq(wt_emu::graph_nodes(g), 8);
+    ck_assert_int_eq(cudaGraphInstantiate(&ge, g, 0), cudaSuccess);
+    uint64_t allocs = wt_test_alloc_calls();
+    int failures = 0;
+    for (int t = 0; t < steps; t++) {
+        frame_input(r.host_in, t);
+        failures += cudaGraphLaunch(ge, r.s) != cudaSuccess;
+        failures += cudaStreamSynchronize(r.s) != cudaSuccess;
+        std::memcpy(&replay[(size_t)t * kDim], r.host_out, sizeof(float) * kDim);
+    }
+    uint64_t replay_allocs = wt_test_alloc_calls() - allocs;
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(failures, 0);
+    ck_assert_uint_eq(replay_allocs, 0);
+    ck_assert_int_eq(std::memcmp(eager.data(), replay.data(), sizeof(float) * eager.size()), 0);
+    /* the ring wrapped and attention mixed several frames: step 199's output
+     * differs from its own input's value rows */
+    double diff = 0;
+    frame_input(r.host_in, steps - 1);
+    for (int64_t d = 0; d < kDim; d++) diff += std::fabs(replay[(size_t)(steps - 1) * kDim + d] - r.host_in[d]);
+    ck_assert(diff > 1e-3);
+    cudaGraphExecDestroy(ge);
+    cudaGraphDestroy(g);
+}
+END_TEST
+
+START_TEST(test_emu_capture_rules) {
+    ring_step r;
+    cudaGraph_t g = NULL;
+    void *p = NULL;
+    /* an allocation inside a capture fails and spoils the capture */
+    ck_assert_int_eq(cudaStreamBeginCapture(r.s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaMalloc(&p, 64), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(r.s, &g), cudaErrorStreamCaptureInvalidated);
+    ck_assert_ptr_null(g);
+    cudaGetLastError();
+    /* so does a synchronisation (a host read of device results) */
+    ck_assert_int_eq(cudaStreamBeginCapture(r.s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cudaStreamSynchronize(r.s), cudaErrorStreamCaptureUnsupported);
+    ck_assert_int_eq(cudaStreamEndCapture(r.s, &g), cudaErrorStreamCaptureInvalidated);
+    cudaGetLastError();
+    /* the legacy default stream cannot be captured */
+    ck_assert_int_eq(cudaStreamBeginCapture(NULL, cudaStreamCaptureModeGlobal), cudaErrorStreamCaptureUnsupported);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cuda_emu");
     TCase *tc = tcase_create("kernels");
@@ -253,6 +690,16 @@ int main(void) {
     tcase_add_test(tc, test_emu_fill_copy_cast);
     tcase_add_test(tc, test_emu_pad);
     tcase_add_test(tc, test_emu_unary_binary_affine_glu);
+    tcase_add_test(tc, test_emu_index_scatter);
+    tcase_add_test(tc, test_emu_softmax);
+    tcase_add_test(tc, test_emu_norms);
+    tcase_add_test(tc, test_emu_reduce);
+    tcase_add_test(tc, test_emu_rope);
+    tcase_add_test(tc, test_emu_conv);
+    tcase_add_test(tc, test_emu_codebook_argmin);
+    tcase_add_test(tc, test_emu_lstm_cell);
+    tcase_add_test(tc, test_emu_graph_replay_equals_eager);
+    tcase_add_test(tc, test_emu_capture_rules);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

@@ -1,0 +1,298 @@
+/* Register-blocked GEMM drivers for the CPU backend (see cpu_kern.h).
+ * The kernels are written once over 16-float vectors; always-inline bodies
+ * are instantiated per weight dtype and tile size by small switches, so the
+ * inner loops carry no dtype or size branches. */
+#include "backends/cpu/cpu_kern.h"
+
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+/* Vectors are only passed between always-inline functions, never across an
+ * ABI boundary, so GCC's note about the AVX-512 calling convention is moot. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef uint16_t v16h __attribute__((vector_size(32)));
+typedef uint32_t v16w __attribute__((vector_size(64)));
+typedef _Float16 v16f16 __attribute__((vector_size(32)));
+
+#define KI static inline __attribute__((always_inline))
+
+/* X panel depth of wt_kern_wx (64 KiB of f32 on the stack). */
+#define KC 512
+/* Rows of W per dot tile: eight weight streams in flight when few columns
+ * leave registers for them, four otherwise. */
+#define DOT_RB_WIDE 8
+#define DOT_RB_NARROW 4
+
+static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
+
+KI v16 ld16(const void *p, wt_dtype dt) {
+#if defined(__AVX512F__)
+    /* GCC splits the generic widening below into halves; one instruction here */
+    if (dt == WT_BF16)
+        return (v16)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16);
+    if (dt == WT_F16) return (v16)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+#endif
+    if (dt == WT_BF16) {
+        v16h h;
+        memcpy(&h, p, sizeof h);
+        return (v16)(__builtin_convertvector(h, v16w) << 16);
+    }
+    if (dt == WT_F16) {
+        v16f16 h;
+        memcpy(&h, p, sizeof h);
+        return __builtin_convertvector(h, v16);
+    }
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KI void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+KI float elem(const void *p, wt_dtype dt, int64_t i) {
+    if (dt == WT_BF16) {
+        uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    if (dt == WT_F16) return (float)((const _Float16 *)p)[i];
+    return ((const float *)p)[i];
+}
+
+KI v16 splat(float s) { return (v16){0} + s; }
+
+/* a * b + c, fused where the target has it (ISO C mode turns off GCC's
+ * automatic contraction). */
+KI v16 fma16(v16 a, v16 b, v16 c) {
+#if defined(__AVX512F__)
+    return (v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#else
+    return a * b + c;
+#endif
+}
+
+KI float hsum(v16 v) {
+    /* pairwise halves: the same order on every target */
+    float s8[8], s4[4];
+    for (int i = 0; i < 8; i++) s8[i] = v[i] + v[i + 8];
+    for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
+    return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+/* ---- dot: res[r][m] = sum_p W(r, p) X(m, p), R rows, M columns ---- */
+
+KI void dot_tile(const int R, const int M, const wt_dtype dt, int64_t P, const char *w,
+                 int64_t ldw, const float *x, int64_t ldx, float res[DOT_RB_WIDE][4], int pf) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    v16 acc[DOT_RB_WIDE][4];
+    for (int r = 0; r < R; r++)
+        for (int m = 0; m < M; m++) acc[r][m] = (v16){0};
+    int64_t p = 0;
+    for (; p + 16 <= P; p += 16) {
+        v16 xv[4];
+        for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p, WT_F32);
+        for (int r = 0; r < R; r++) {
+            /* the next block's rows: their streams start before they are needed */
+            if (pf) __builtin_prefetch(w + ((size_t)(r + R) * (size_t)ldw + (size_t)p) * es);
+            v16 wv = ld16(w + ((size_t)r * (size_t)ldw + (size_t)p) * es, dt);
+            for (int m = 0; m < M; m++) acc[r][m] = fma16(wv, xv[m], acc[r][m]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        const char *wr = w + (size_t)r * (size_t)ldw * es;
+        for (int m = 0; m < M; m++) {
+            float s = hsum(acc[r][m]);
+            for (int64_t q = p; q < P; q++) s += elem(wr, dt, q) * x[m * ldx + q];
+            res[r][m] = s;
+        }
+    }
+}
+
+KI void dot_all(const int RB, const int M, const wt_dtype dt, int64_t R, int64_t P, const void *w,
+                int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms,
+                int acc) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    float res[DOT_RB_WIDE][4];
+    int64_t r0 = 0;
+    for (; r0 < R; r0 += RB) {
+        const char *wr = (const char *)w + (size_t)r0 * (size_t)ldw * es;
+        int n = R - r0 < RB ? (int)(R - r0) : RB;
+        if (n == RB)
+            dot_tile(RB, M, dt, P, wr, ldw, x, ldx, res, R - r0 >= 2 * RB);
+        else
+            for (int i = 0; i < n; i++) {
+                float one[DOT_RB_WIDE][4];
+                dot_tile(1, M, dt, P, wr + (size_t)i * (size_t)ldw * es, ldw, x, ldx, one, 0);
+                for (int m = 0; m < M; m++) res[i][m] = one[0][m];
+            }
+        for (int i = 0; i < n; i++)
+            for (int m = 0; m < M; m++) {
+                float *o = out + (r0 + i) * ors + m * oms;
+                *o = acc ? *o + res[i][m] : res[i][m];
+            }
+    }
+}
+
+#define DOT_CASE(M_, RB_)                                                                      \
+    case M_:                                                                                   \
+        if (wdt == WT_BF16)                                                                    \
+            dot_all(RB_, M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);               \
+        else if (wdt == WT_F16)                                                                \
+            dot_all(RB_, M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                \
+        else                                                                                   \
+            dot_all(RB_, M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);                \
+        break;
+
+void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
+                 const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
+    switch (M) {
+        DOT_CASE(1, DOT_RB_WIDE)
+        DOT_CASE(2, DOT_RB_WIDE)
+        DOT_CASE(3, DOT_RB_NARROW)
+        DOT_CASE(4, DOT_RB_NARROW)
+    default: break;
+    }
+}
+
+/* ---- bcast: c[mr][32] += sum_p a(r, p) B(p, 0..31) ---- */
+
+KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int64_t ars,
+                int64_t aps, const char *b, int64_t ldb, float *c) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    v16 c0[WT_KERN_MR], c1[WT_KERN_MR];
+    for (int r = 0; r < mr; r++) {
+        c0[r] = ld16(c + r * WT_KERN_NR, WT_F32);
+        c1[r] = ld16(c + r * WT_KERN_NR + 16, WT_F32);
+    }
+    for (int64_t p = 0; p < P; p++) {
+        const char *bp = b + (size_t)p * (size_t)ldb * es;
+        v16 b0 = ld16(bp, dt), b1 = ld16(bp + 16 * es, dt);
+        const float *ap = a + p * aps;
+        for (int r = 0; r < mr; r++) {
+            v16 av = splat(ap[r * ars]);
+            c0[r] = fma16(av, b0, c0[r]);
+            c1[r] = fma16(av, b1, c1[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        st16(c + r * WT_KERN_NR, c0[r]);
+        st16(c + r * WT_KERN_NR + 16, c1[r]);
+    }
+}
+
+#define BC_DT(MR_)                                                                            \
+    case MR_:                                                                                 \
+        if (dt == WT_BF16)                                                                    \
+            bc_tile(MR_, WT_BF16, P, a, ars, aps, b, ldb, c);                                 \
+        else if (dt == WT_F16)                                                                \
+            bc_tile(MR_, WT_F16, P, a, ars, aps, b, ldb, c);                                  \
+        else                                                                                  \
+            bc_tile(MR_, WT_F32, P, a, ars, aps, b, ldb, c);                                  \
+        break;
+
+static void bc_run(int mr, wt_dtype dt, int64_t P, const float *a, int64_t ars, int64_t aps,
+                   const void *bv, int64_t ldb, float *c) {
+    const char *b = bv;
+    switch (mr) {
+        BC_DT(1)
+        BC_DT(2)
+        BC_DT(3)
+        BC_DT(4)
+        BC_DT(5)
+        BC_DT(6)
+    default: break;
+    }
+}
+
+/* ---- W x X with X packed in panels ---- */
+
+void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
+                int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
+                int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+    float xb[KC * WT_KERN_NR];
+    float ab[KC * WT_KERN_MR]; /* half weights converted, [p][r] */
+    float ct[WT_KERN_MR * WT_KERN_NR];
+    for (int64_t n0 = n_lo; n0 < n_hi; n0 += WT_KERN_NR) {
+        int nn = n_hi - n0 < WT_KERN_NR ? (int)(n_hi - n0) : WT_KERN_NR;
+        for (int64_t p0 = 0; p0 < P; p0 += KC) {
+            int64_t kc = P - p0 < KC ? P - p0 : KC;
+            pack(arg, p0, kc, n0, nn, xb);
+            for (int64_t r0 = 0; r0 < R; r0 += WT_KERN_MR) {
+                int mr = R - r0 < WT_KERN_MR ? (int)(R - r0) : WT_KERN_MR;
+                for (int r = 0; r < mr; r++) {
+                    float *cr = ct + r * WT_KERN_NR;
+                    if (p0 == 0) {
+                        float v = bias ? bias[(r0 + r) * bs] : 0.0f;
+                        for (int j = 0; j < WT_KERN_NR; j++) cr[j] = v;
+                    } else {
+                        for (int j = 0; j < nn; j++) cr[j] = out[(r0 + r) * ors + (n0 + j) * ons];
+                        for (int j = nn; j < WT_KERN_NR; j++) cr[j] = 0;
+                    }
+                }
+                const float *a;
+                int64_t ars, aps;
+                if (wdt == WT_F32) {
+                    a = (const float *)w + r0 * wrs + p0 * wps;
+                    ars = wrs;
+                    aps = wps;
+                } else {
+                    for (int64_t p = 0; p < kc; p++)
+                        for (int r = 0; r < mr; r++)
+                            ab[p * WT_KERN_MR + r] = elem(w, wdt, (r0 + r) * wrs + (p0 + p) * wps);
+                    a = ab;
+                    ars = 1;
+                    aps = WT_KERN_MR;
+                }
+                bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+                for (int r = 0; r < mr; r++) {
+                    float *o = out + (r0 + r) * ors + n0 * ons;
+                    const float *cr = ct + r * WT_KERN_NR;
+                    if (ons == 1)
+                        memcpy(o, cr, sizeof(float) * (size_t)nn);
+                    else
+                        for (int j = 0; j < nn; j++) o[j * ons] = cr[j];
+                }
+            }
+        }
+    }
+}
+
+/* ---- A x B with B's rows read in place ---- */
+
+void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
+                int64_t aps, const void *b, wt_dtype bdt, int64_t ldb, wt_kern_emit_fn emit,
+                void *arg) {
+    float ct[WT_KERN_MR * WT_KERN_NR];
+    float pb[KC * WT_KERN_NR];
+    size_t es = dt_size(bdt);
+    for (int64_t j0 = j_lo; j0 < j_hi; j0 += WT_KERN_NR) {
+        int nj = j_hi - j0 < WT_KERN_NR ? (int)(j_hi - j0) : WT_KERN_NR;
+        const char *bj = (const char *)b + (size_t)j0 * es;
+        for (int64_t m0 = 0; m0 < M; m0 += WT_KERN_MR) {
+            int mr = M - m0 < WT_KERN_MR ? (int)(M - m0) : WT_KERN_MR;
+            memset(ct, 0, sizeof ct);
+            if (nj == WT_KERN_NR) {
+                bc_run(mr, bdt, P, a + m0 * ars, ars, aps, bj, ldb, ct);
+            } else {
+                /* a partial panel would read past B: copy it, zero-padded */
+                for (int64_t p0 = 0; p0 < P; p0 += KC) {
+                    int64_t kc = P - p0 < KC ? P - p0 : KC;
+                    if (m0 == 0 || P > KC)
+                        for (int64_t p = 0; p < kc; p++) {
+                            float *d = pb + p * WT_KERN_NR;
+                            for (int j = 0; j < nj; j++) d[j] = elem(bj, bdt, (p0 + p) * ldb + j);
+                            for (int j = nj; j < WT_KERN_NR; j++) d[j] = 0;
+                        }
+                    bc_run(mr, WT_F32, kc, a + m0 * ars + p0 * aps, ars, aps, pb, WT_KERN_NR, ct);
+                }
+            }
+            emit(arg, m0, mr, j0, nj, ct);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/* Register-blocked f32 GEMM drivers shared by the CPU matmul and conv ops.
+ * Owns: the two product shapes a streaming step is made of, written with
+ * 16-float vectors (GCC vector extensions: AVX-512 here, split into narrower
+ * registers on other targets, so every build runs the same code), weights in
+ * f32, bf16 or f16 converted on load, f32 accumulation:
+ * - "dot": few columns (1..4 time steps or rows of x); each weight row is read
+ *   once and dotted with every column, so the product runs at the speed of
+ *   streaming the weights from memory.
+ * - "bcast": many columns; a 6 x 32 tile of the output stays in registers
+ *   while scalars of one operand are broadcast against 32-wide rows of the
+ *   other.
+ * Never allocates (tiles live on the stack, under 200 KiB per call) and never
+ * starts threads: callers split rows or columns over threads themselves. */
+#ifndef WT_CPU_KERN_H
+#define WT_CPU_KERN_H
+
+#include <stdint.h>
+
+#include "wavetensor/dtype.h"
+
+/* Output columns per bcast tile and rows per bcast tile. */
+#define WT_KERN_NR 32
+#define WT_KERN_MR 6
+
+/* out(r, m) (+)= sum_p W(r, p) * X(m, p) for r < R, m < M (M <= 4):
+ * W(r, p) at w[r * ldw + p] (elements of wdt: f32, bf16 or f16, each row
+ * contiguous), X(m, p) at x[m * ldx + p] (f32), out(r, m) at out[r * ors +
+ * m * oms]. With acc the sums add to out, else they replace it. */
+void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
+                 const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc);
+
+/* Fills buf[p * WT_KERN_NR + j] = X(p0 + p, n0 + j) for p < kc, j < nn, and
+ * zeros for nn <= j < WT_KERN_NR. */
+typedef void (*wt_kern_pack_fn)(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn,
+                                float *buf);
+
+/* out(r, n) = init(r) + sum_p W(r, p) * X(p, n) for r < R, n < N, with W(r, p)
+ * at w[r * wrs + p * wps] (f32, bf16 or f16), X supplied in panels by pack,
+ * out(r, n) at out[r * ors + n * ons] and init(r) = bias[r * bs] (0 without
+ * bias). Columns [n_lo, n_hi) only, so callers can split columns. */
+void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
+                int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
+                int64_t ors, int64_t ons, const float *bias, int64_t bs);
+
+/* Y(m, j) = sum_p A(m, p) * B(p, j) for m < M, j in [j_lo, j_hi), A(m, p) at
+ * a[m * ars + p * aps] (f32), B(p, j) at b[p * ldb + j] (f32, bf16 or f16,
+ * rows contiguous); each finished tile (rows m0.., columns j0..) is handed
+ * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. */
+typedef void (*wt_kern_emit_fn)(void *arg, int64_t m0, int mr, int64_t j0, int nj,
+                                const float *tile);
+void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
+                int64_t aps, const void *b, wt_dtype bdt, int64_t ldb, wt_kern_emit_fn emit,
+                void *arg);
+
+#endif

@@ -1,0 +1,74 @@
+/* Vectorisable f32 kernels shared by the CPU ops (softmax, attention): exp of
+ * a non-positive argument and lane-parallel sums, maxima and dot products.
+ * Owns: arithmetic on caller-owned arrays only; never allocates, never calls
+ * libm per element (a call per element defeats the vectoriser). */
+#ifndef WT_CPU_MATH_H
+#define WT_CPU_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* exp(x) for x <= 0 (and -INFINITY -> 0 exactly), in straight-line code the
+ * compiler vectorises. x = k ln2 + r with |r| <= ln2/2: k is rounded with the
+ * 1.5 * 2^23 trick (exact for |x| < 2^22, any SIMD level), k ln2 is
+ * subtracted in two parts (ln2 = 0.693359375 - 2.12194440e-4, the first
+ * exact in few bits) so r carries no cancellation error, exp(r) is its
+ * Taylor polynomial to r^7 (truncation below 1e-8 relative), and 2^k is
+ * built in the exponent bits. Error about 1 ulp against expf. Arguments
+ * below -88 give 0 (expf gives a denormal under 1.2e-38 there); NaN gives
+ * NaN. */
+static inline float wt_cpu_exp_nonpos(float x_in) {
+    float x = x_in > -88.0f ? x_in : -88.0f; /* NaN too: no undefined conversion below */
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float k = (x * 1.44269504088896341f + magic) - magic;
+    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
+              r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    int32_t bits = ((int32_t)k + 127) << 23; /* k >= -127: 0 bits give +0 */
+    float two_k;
+    memcpy(&two_k, &bits, sizeof two_k);
+    return x_in == x_in ? p * two_k : x_in;
+}
+
+/* Reductions in WT_CPU_LANES partial results, which the compiler keeps in
+ * vector registers (one running sum cannot be vectorised: C forbids the
+ * compiler to reorder float additions on its own). */
+enum { WT_CPU_LANES = 16 };
+
+static inline float wt_cpu_sum(const float *x, int64_t n) {
+    float part[WT_CPU_LANES] = {0};
+    int64_t i = 0;
+    for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
+        for (int j = 0; j < WT_CPU_LANES; j++) part[j] += x[i + j];
+    for (int j = 0; i < n; i++, j++) part[j] += x[i];
+    float s = 0.0f;
+    for (int j = 0; j < WT_CPU_LANES; j++) s += part[j];
+    return s;
+}
+
+static inline float wt_cpu_dot(const float *x, const float *y, int64_t n) {
+    float part[WT_CPU_LANES] = {0};
+    int64_t i = 0;
+    for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
+        for (int j = 0; j < WT_CPU_LANES; j++) part[j] += x[i + j] * y[i + j];
+    for (int j = 0; i < n; i++, j++) part[j] += x[i] * y[i];
+    float s = 0.0f;
+    for (int j = 0; j < WT_CPU_LANES; j++) s += part[j];
+    return s;
+}
+
+/* Maximum of n floats (-INFINITY when n == 0); NaNs are skipped. */
+static inline float wt_cpu_max(const float *x, int64_t n) {
+    float part[WT_CPU_LANES];
+    for (int j = 0; j < WT_CPU_LANES; j++) part[j] = -INFINITY;
+    int64_t i = 0;
+    for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
+        for (int j = 0; j < WT_CPU_LANES; j++) part[j] = x[i + j] > part[j] ? x[i + j] : part[j];
+    for (int j = 0; i < n; i++, j++) part[j] = x[i] > part[j] ? x[i] : part[j];
+    float m = part[0];
+    for (int j = 1; j < WT_CPU_LANES; j++) m = part[j] > m ? part[j] : m;
+    return m;
+}
+
+#endif

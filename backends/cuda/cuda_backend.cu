@@ -1,0 +1,262 @@
+/* The CUDA backend: device memory, one stream, cuBLAS GEMM and the op table
+ * mapped onto the kernels (kernels/wt_kernels.h).
+ * Owns: device selection (WT_CUDA_DEVICE, default 0), the backend's stream
+ * and cuBLAS handle, and a scratch buffer reserved at first use for GEMMs
+ * whose weights are f16/bf16 (cuBLAS wants A and B of one type, so the f32
+ * activations are converted into it; accumulation stays f32). Ops only
+ * launch work on the stream: they never allocate, synchronise or read device
+ * memory, so a step made of them can be captured as a CUDA graph. upload and
+ * download synchronise (they are setup and result paths, not step paths).
+ * The state is process-wide because the op table has no context argument;
+ * it is created once, thread-safely (C++ static initialisation).
+ * Status: compiles; untested on hardware (the kernels are tested through the
+ * emulation in tests/cuda_emu). */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/backend.h"
+#include "kernels/wt_kernels.h"
+
+namespace {
+
+constexpr size_t kGemmScratchBytes = (size_t)64 << 20;
+
+struct cuda_state {
+    bool ok = false;
+    cudaStream_t stream = nullptr;
+    cublasHandle_t blas = nullptr;
+    void *scratch = nullptr; /* f16/bf16 copy of GEMM activations */
+    char why[160] = "";
+
+    cuda_state() {
+        int n = 0, dev = 0;
+        const char *env = getenv("WT_CUDA_DEVICE");
+        if (env) dev = atoi(env);
+        cudaError_t e = cudaGetDeviceCount(&n);
+        if (e != cudaSuccess || n == 0) {
+            snprintf(why, sizeof why, "no CUDA device (%s)", e == cudaSuccess ? "none found" : cudaGetErrorString(e));
+            return;
+        }
+        if (dev < 0 || dev >= n) {
+            snprintf(why, sizeof why, "WT_CUDA_DEVICE=%d but %d device(s) present", dev, n);
+            return;
+        }
+        if ((e = cudaSetDevice(dev)) != cudaSuccess ||
+            (e = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)) != cudaSuccess ||
+            (e = cudaMalloc(&scratch, kGemmScratchBytes)) != cudaSuccess) {
+            snprintf(why, sizeof why, "CUDA setup failed: %s", cudaGetErrorString(e));
+            return;
+        }
+        if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS || cublasSetStream(blas, stream) != CUBLAS_STATUS_SUCCESS) {
+            snprintf(why, sizeof why, "cuBLAS setup failed");
+            return;
+        }
+        ok = true;
+    }
+};
+
+cuda_state &state() {
+    static cuda_state s;
+    return s;
+}
+
+void *s_stream() { return state().stream; }
+
+void *cuda_alloc(size_t bytes) {
+    void *p = nullptr;
+    if (cudaMalloc(&p, bytes ? bytes : 64) != cudaSuccess) return nullptr;
+    return p;
+}
+
+void cuda_free(void *p) {
+    if (p) cudaFree(p);
+}
+
+wt_status cuda_upload(void *dst, const void *src, size_t bytes) {
+    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, state().stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(state().stream);
+    return e == cudaSuccess ? WT_OK : wt_error(WT_ERR_IO, "cuda upload of %zu bytes: %s", bytes, cudaGetErrorString(e));
+}
+
+wt_status cuda_download(void *dst, const void *src, size_t bytes) {
+    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, state().stream);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(state().stream);
+    return e == cudaSuccess ? WT_OK : wt_error(WT_ERR_IO, "cuda download of %zu bytes: %s", bytes, cudaGetErrorString(e));
+}
+
+wt_status k_fill(wt_tensor *dst, double v) { return wt_k_fill(s_stream(), dst, v); }
+wt_status k_copy(wt_tensor *dst, const wt_tensor *src) { return wt_k_copy(s_stream(), dst, src); }
+wt_status k_unary(wt_unary_op op, wt_tensor *dst, const wt_tensor *x, float param) {
+    return wt_k_unary(s_stream(), op, dst, x, param);
+}
+wt_status k_binary(wt_binary_op op, wt_tensor *dst, const wt_tensor *a, const wt_tensor *b) {
+    return wt_k_binary(s_stream(), op, dst, a, b);
+}
+wt_status k_affine(wt_tensor *dst, const wt_tensor *x, float scale, float bias) {
+    return wt_k_affine(s_stream(), dst, x, scale, bias);
+}
+wt_status k_index_select(wt_tensor *dst, const wt_tensor *src, int dim, const wt_tensor *idx) {
+    return wt_k_index_select(s_stream(), dst, src, dim, idx);
+}
+wt_status k_scatter_set(wt_tensor *dst, int dim, const wt_tensor *idx, const wt_tensor *src) {
+    return wt_k_scatter_set(s_stream(), dst, dim, idx, src);
+}
+wt_status k_softmax(wt_tensor *dst, const wt_tensor *x, float scale, const wt_tensor *mask,
+                    wt_mask_kind kind, int64_t window) {
+    return wt_k_softmax(s_stream(), dst, x, scale, mask, kind, window);
+}
+wt_status k_attention(wt_tensor *, const wt_tensor *, const wt_tensor *, const wt_tensor *,
+                      const wt_tensor *, const wt_tensor *, float, int64_t, int) {
+    return wt_error(WT_ERR_UNSUPPORTED, "cuda attention: no kernel yet");
+}
+wt_status k_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps) {
+    return wt_k_rms_norm(s_stream(), dst, x, w, eps);
+}
+wt_status k_layer_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, const wt_tensor *b, float eps) {
+    return wt_k_layer_norm(s_stream(), dst, x, w, b, eps);
+}
+wt_status k_group_norm(wt_tensor *dst, const wt_tensor *x, int groups, const wt_tensor *w,
+                       const wt_tensor *b, float eps) {
+    return wt_k_group_norm(s_stream(), dst, x, groups, w, b, eps);
+}
+wt_status k_reduce(wt_reduce_op op, wt_tensor *dst, const wt_tensor *x, int dim) {
+    return wt_k_reduce(s_stream(), op, dst, x, dim);
+}
+wt_status k_rope(wt_tensor *dst, const wt_tensor *x, const wt_tensor *pos, float base, wt_rope_layout layout) {
+    return wt_k_rope(s_stream(), dst, x, pos, base, layout);
+}
+wt_status k_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
+                   int stride, int pad_left, int dilation, int groups, int) {
+    return wt_k_conv1d(s_stream(), dst, x, w, bias, stride, pad_left, dilation, groups);
+}
+wt_status k_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
+                             const wt_tensor *bias, int stride, int padding, int dilation, int groups) {
+    return wt_k_conv_transpose1d(s_stream(), dst, x, w, bias, stride, padding, dilation, groups);
+}
+wt_status k_glu(wt_tensor *dst, const wt_tensor *x, int dim) { return wt_k_glu(s_stream(), dst, x, dim); }
+wt_status k_pad(wt_tensor *dst, const wt_tensor *x, int dim, int64_t left, wt_pad_mode mode, double value) {
+    return wt_k_pad(s_stream(), dst, x, dim, left, mode, value);
+}
+
+/* A row-major [R, C] slice as cuBLAS's column-major operand: unit stride on
+ * C is a plain matrix (ld = row stride), unit stride on R a transposed one. */
+bool as_blas(int64_t rs, int64_t cs, int64_t rows, int64_t cols, cublasOperation_t *op, int64_t *ld) {
+    if (cs == 1 && (rs >= cols || rows == 1)) {
+        *op = CUBLAS_OP_N;
+        *ld = rs > cols ? rs : cols;
+        return true;
+    }
+    if (rs == 1 && (cs >= rows || cols == 1)) {
+        *op = CUBLAS_OP_T;
+        *ld = cs > rows ? cs : rows;
+        return true;
+    }
+    return false;
+}
+
+cudaDataType_t blas_type(wt_dtype t) {
+    return t == WT_F16 ? CUDA_R_16F : t == WT_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+}
+
+/* dst [.., M, N] = a [.., M, K] x b [.., K, N]: row-major C = A B is
+ * column-major C^T = B^T A^T, so cuBLAS gets (b, a) with m = N, n = M. */
+wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int) {
+    cuda_state &st = state();
+    int nd = dst->ndim;
+    int64_t m = a->shape[nd - 2], k = a->shape[nd - 1], n = b->shape[nd - 1];
+    if (dst->stride[nd - 1] != 1 || dst->stride[nd - 2] < n)
+        return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: the output must have contiguous rows");
+    const wt_tensor *aa = a;
+    wt_tensor conv;
+    if (b->dtype != WT_F32) { /* cuBLAS needs one input type: a in b's dtype, in the scratch */
+        if ((size_t)wt_numel(a) * 2 > kGemmScratchBytes)
+            return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: activations exceed the %zu-byte scratch", kGemmScratchBytes);
+        conv = *a;
+        conv.dtype = b->dtype;
+        conv.data = st.scratch;
+        int64_t s = 1;
+        for (int d = nd - 1; d >= 0; d--) {
+            conv.stride[d] = s;
+            s *= a->shape[d];
+        }
+        wt_status ws = wt_k_copy(st.stream, &conv, a);
+        if (ws != WT_OK) return ws;
+        aa = &conv;
+    }
+    cublasOperation_t opa, opb;
+    int64_t lda, ldb;
+    if (!as_blas(b->stride[nd - 2], b->stride[nd - 1], k, n, &opb, &ldb) ||
+        !as_blas(aa->stride[nd - 2], aa->stride[nd - 1], m, k, &opa, &lda))
+        return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: operands need unit stride in one of the last two dims");
+    /* row-major op N on b is column-major [N, K] with op N, and likewise for a */
+    int64_t batches = 1;
+    for (int d = 0; d < nd - 2; d++) batches *= dst->shape[d];
+    size_t ea = wt_dtype_size(aa->dtype), eb = wt_dtype_size(b->dtype);
+    const float one = 1.0f, zero = 0.0f;
+    for (int64_t bi = 0; bi < batches; bi++) {
+        int64_t rem = bi, oa = 0, ob = 0, od = 0;
+        for (int d = nd - 3; d >= 0; d--) {
+            int64_t c = rem % dst->shape[d];
+            rem /= dst->shape[d];
+            oa += c * aa->stride[d];
+            ob += c * b->stride[d];
+            od += c * dst->stride[d];
+        }
+        cublasStatus_t cs = cublasGemmEx(
+            st.blas, opb, opa, (int)n, (int)m, (int)k, &one, (const char *)b->data + ob * (int64_t)eb,
+            blas_type(b->dtype), (int)ldb, (const char *)aa->data + oa * (int64_t)ea, blas_type(aa->dtype),
+            (int)lda, &zero, (float *)dst->data + od, CUDA_R_32F, (int)dst->stride[nd - 2],
+            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: cuBLAS status %d", (int)cs);
+    }
+    return WT_OK;
+}
+
+wt_backend make_table() {
+    wt_backend b = {};
+    b.name = "cuda";
+    b.alloc = cuda_alloc;
+    b.free = cuda_free;
+    b.upload = cuda_upload;
+    b.download = cuda_download;
+    b.fill = k_fill;
+    b.copy = k_copy;
+    b.unary = k_unary;
+    b.binary = k_binary;
+    b.affine = k_affine;
+    b.matmul = k_matmul;
+    b.index_select = k_index_select;
+    b.scatter_set = k_scatter_set;
+    b.softmax = k_softmax;
+    b.attention = k_attention;
+    b.rms_norm = k_rms_norm;
+    b.layer_norm = k_layer_norm;
+    b.group_norm = k_group_norm;
+    b.reduce = k_reduce;
+    b.rope = k_rope;
+    b.conv1d = k_conv1d;
+    b.conv_transpose1d = k_conv_transpose1d;
+    b.glu = k_glu;
+    b.pad = k_pad;
+    return b;
+}
+
+} // namespace
+
+/* The CUDA backend, or NULL (with the reason as the thread's last error)
+ * when no usable device is present. */
+extern "C" const wt_backend *wt_cuda_backend(void) {
+    static const wt_backend table = make_table();
+    if (!state().ok) {
+        wt_error(WT_ERR_UNSUPPORTED, "cuda backend: %s", state().why);
+        return nullptr;
+    }
+    return &table;
+}
+
+/* The backend's stream (a cudaStream_t) for graph capture by the engine. */
+extern "C" void *wt_cuda_stream(void) { return state().ok ? state().stream : nullptr; }
