@@ -75,20 +75,8 @@ static bool check_shape(wt_ctx *ctx, int ndim, const int64_t *shape) {
     return true;
 }
 
-wt_tensor *wt_tensor_wrap(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *shape, void *data) {
-    if (ctx->status != WT_OK || !check_shape(ctx, ndim, shape)) return NULL;
-    wt_tensor *t = wt_ctx_new_desc(ctx);
-    if (!t) return NULL;
-    t->dtype = dtype;
-    t->ndim = ndim;
-    if (ndim > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
-    set_contiguous_strides(t);
-    t->data = data;
-    t->backend = wt_cpu_backend();
-    return t;
-}
-
-wt_tensor *wt_tensor_new(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *shape) {
+/* A contiguous descriptor of a valid dtype and shape, data not yet set. */
+static wt_tensor *contiguous_desc(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *shape) {
     if (ctx->status != WT_OK || !check_shape(ctx, ndim, shape)) return NULL;
     if (wt_dtype_size(dtype) == 0) {
         wt_ctx_fail(ctx, WT_ERR_INVALID, "invalid dtype %d", (int)dtype);
@@ -100,6 +88,20 @@ wt_tensor *wt_tensor_new(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *s
     t->ndim = ndim;
     if (ndim > 0) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
     set_contiguous_strides(t);
+    return t;
+}
+
+wt_tensor *wt_tensor_wrap(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *shape, void *data) {
+    wt_tensor *t = contiguous_desc(ctx, dtype, ndim, shape);
+    if (!t) return NULL;
+    t->data = data;
+    t->backend = wt_cpu_backend();
+    return t;
+}
+
+wt_tensor *wt_tensor_new(wt_ctx *ctx, wt_dtype dtype, int ndim, const int64_t *shape) {
+    wt_tensor *t = contiguous_desc(ctx, dtype, ndim, shape);
+    if (!t) return NULL;
     t->data = wt_ctx_alloc(ctx, wt_nbytes(t));
     return t->data ? t : NULL;
 }

@@ -409,6 +409,26 @@ static int reported_latency(const char *uri, double rate) {
     return lat;
 }
 
+/* The latency the plugin reports when the host announces its block size
+ * through options (what jalv does, with JACK's period). */
+static int planned_latency(const char *uri, double rate, int32_t block) {
+    uri_table t = {0};
+    LV2_URID_Map map = {&t, map_uri};
+    LV2_Options_Option opts[] = {
+        {LV2_OPTIONS_INSTANCE, 0, map_uri(&t, LV2_BUF_SIZE__maxBlockLength), sizeof(int32_t),
+         map_uri(&t, LV2_ATOM__Int), &block},
+        {LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL}};
+    LV2_Feature fmap = {LV2_URID__map, &map}, fopt = {LV2_OPTIONS__options, opts};
+    const LV2_Feature *features[] = {&fmap, &fopt, NULL};
+    inst p;
+    inst_open(&p, uri, rate, features);
+    p.d->activate(p.h);
+    int lat = (int)p.latency;
+    p.d->deactivate(p.h);
+    inst_close(&p);
+    return lat;
+}
+
 /* ---- hosts ---- */
 
 START_TEST(test_lv2ls_lv2info_parse_bundle) {
@@ -554,30 +574,46 @@ END_TEST
 
 /* ---- jalv on a dummy JACK server ---- */
 
+/* Two JACK clients, so the graph player -> plugin -> recorder has no
+ * cycle (one client both playing and recording would hear the plugin a
+ * period late). Both index by JACK frame time from the player's first
+ * cycle after `go`. */
 typedef struct recorder {
+    jack_client_t *pc, *rc;
     jack_port_t *play, *rec;
     const float *x;
     int64_t n;
     float *y;
     int64_t cap;
-    _Atomic int64_t pos;
-    atomic_bool go;
+    atomic_bool go, started;
+    _Atomic uint32_t start;
+    _Atomic int64_t recorded;
 } recorder;
+
+static int play_process(jack_nframes_t nf, void *arg) {
+    recorder *r = arg;
+    float *o = jack_port_get_buffer(r->play, nf);
+    memset(o, 0, nf * sizeof(float));
+    if (!atomic_load(&r->go)) return 0;
+    uint32_t now = jack_last_frame_time(r->pc);
+    if (!atomic_load(&r->started)) {
+        atomic_store(&r->start, now);
+        atomic_store(&r->started, true);
+    }
+    int64_t p = (int64_t)(uint32_t)(now - atomic_load(&r->start));
+    for (jack_nframes_t k = 0; k < nf; k++)
+        if (p + k < r->n) o[k] = r->x[p + k];
+    return 0;
+}
 
 static int rec_process(jack_nframes_t nf, void *arg) {
     recorder *r = arg;
-    float *o = jack_port_get_buffer(r->play, nf);
     const float *i = jack_port_get_buffer(r->rec, nf);
-    if (!atomic_load(&r->go)) {
-        memset(o, 0, nf * sizeof(float));
-        return 0;
-    }
-    int64_t p = atomic_load(&r->pos);
-    for (jack_nframes_t k = 0; k < nf; k++) {
-        o[k] = p + k < r->n ? r->x[p + k] : 0.0f;
+    if (!atomic_load(&r->started)) return 0;
+    int64_t p = (int64_t)(uint32_t)(jack_last_frame_time(r->rc) - atomic_load(&r->start));
+    for (jack_nframes_t k = 0; k < nf; k++)
         if (p + k < r->cap) r->y[p + k] = i[k];
-    }
-    atomic_store(&r->pos, p + nf);
+    atomic_store(&r->recorded, p + nf);
     return 0;
 }
 
@@ -616,8 +652,7 @@ static void write_state_dir(const char *dir, const char *uri, const char *weight
     fclose(f);
 }
 
-static void jalv_case(const char *uri, golden *g, const float *want, int64_t n_want,
-                      const char *label) {
+static void jalv_case(const char *uri, golden *g, const float *want, const char *label) {
     char name[64], rate[16], out[1024], err[1024], state[1024];
     server_name(name, sizeof name);
     snprintf(rate, sizeof rate, "%d", g->rate);
@@ -625,13 +660,16 @@ static void jalv_case(const char *uri, golden *g, const float *want, int64_t n_w
     jack_set_info_function(quiet);
     char *jargv[] = {"jackd", "-n", name, "-d", "dummy", "-r", rate, "-p", "256", NULL};
     pid_t jackd = spawn(jargv, NULL, NULL, NULL);
-    jack_client_t *c = NULL;
+    jack_client_t *c = NULL, *c2 = NULL;
     for (int t = 0; t < 100 && !c; t++) {
         usleep(50000);
         jack_status_t js;
-        c = jack_client_open("wt_lv2_rec", JackNoStartServer | JackServerName, &js, name);
+        c = jack_client_open("wt_lv2_play", JackNoStartServer | JackServerName, &js, name);
     }
     ck_assert_msg(c != NULL, "jackd -d dummy did not start");
+    jack_status_t js;
+    c2 = jack_client_open("wt_lv2_rec", JackNoStartServer | JackServerName, &js, name);
+    ck_assert_ptr_nonnull(c2);
 
     char cfg[1024], w[1024];
     bool denoise = !strcmp(uri, DENOISE_URI);
@@ -643,15 +681,19 @@ static void jalv_case(const char *uri, golden *g, const float *want, int64_t n_w
     unsetenv("WT_LV2_CODEC_WEIGHTS");
     setenv("JACK_DEFAULT_SERVER", name, 1);
     int in_fd = -1;
-    char *argv[] = {"jalv", "-x", "-n", "wt_plug", "-l", state, (char *)uri, NULL};
+    /* Free-wheeling: run() waits for the model, so a loaded machine cannot
+     * turn a late step into dry fill (live mode: test_run_allocates_locks_nothing). */
+    char *argv[] = {"jalv", "-x", "-n", "wt_plug", "-c", "freewheel=1", "-l", state, (char *)uri, NULL};
     pid_t jalv = spawn(argv, tmp_path(out, "jalv.out"), tmp_path(err, "jalv.err"), &in_fd);
 
-    recorder r = {.x = g->in, .n = g->n, .cap = g->n + g->rate};
+    recorder r = {.x = g->in, .n = g->n, .cap = g->n + g->rate, .pc = c, .rc = c2};
     r.y = calloc((size_t)r.cap, sizeof(float));
     r.play = jack_port_register(c, "play", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
-    r.rec = jack_port_register(c, "rec", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
-    jack_set_process_callback(c, rec_process, &r);
+    r.rec = jack_port_register(c2, "rec", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+    jack_set_process_callback(c, play_process, &r);
+    jack_set_process_callback(c2, rec_process, &r);
     ck_assert_int_eq(jack_activate(c), 0);
+    ck_assert_int_eq(jack_activate(c2), 0);
     bool ports = false;
     for (int t = 0; t < 400 && !ports; t++) {
         usleep(25000);
@@ -660,7 +702,7 @@ static void jalv_case(const char *uri, golden *g, const float *want, int64_t n_w
     char *errs = read_text(err);
     ck_assert_msg(ports, "jalv did not register its ports: %s", errs);
     free(errs);
-    ck_assert_int_eq(jack_connect(c, "wt_lv2_rec:play", "wt_plug:in"), 0);
+    ck_assert_int_eq(jack_connect(c, "wt_lv2_play:play", "wt_plug:in"), 0);
     ck_assert_int_eq(jack_connect(c, "wt_plug:out", "wt_lv2_rec:rec"), 0);
     usleep(300000); /* jalv has run and published the plugin's latency */
     jack_recompute_total_latencies(c);
@@ -673,19 +715,49 @@ static void jalv_case(const char *uri, golden *g, const float *want, int64_t n_w
     jack_port_get_latency_range(jack_port_by_name(c, "wt_plug:out"), JackCaptureLatency, &r_out);
     range = r_out.max > 0 ? r_out : r_in;
     atomic_store(&r.go, true);
-    for (int t = 0; t < 3000 && atomic_load(&r.pos) < r.cap; t++) usleep(10000);
+    for (int t = 0; t < 3000 && atomic_load(&r.recorded) < r.cap; t++) usleep(10000);
+    jack_deactivate(c2);
     jack_deactivate(c);
+    jack_client_close(c2);
     jack_client_close(c);
     close(in_fd);
     stop_child(jalv);
     stop_child(jackd);
-    ck_assert_int_ge(atomic_load(&r.pos), r.cap);
+    ck_assert_int_ge(atomic_load(&r.recorded), r.cap);
     /* the JACK port latency is jalv's copy of the plugin's latency port */
     int lat = (int)range.max;
     ck_assert_int_gt(lat, 0);
     ck_assert_int_eq(range.min, range.max);
-    int64_t n = n_want < r.cap - lat ? n_want : r.cap - lat;
-    check_aligned(label, r.y, r.cap, lat, want, n, g);
+    /* The plugin has streamed silence for an unknown time before our input
+     * arrives (jalv runs it from its start), so the model state and, for
+     * the codec, the frame phase differ from a run from a fresh state:
+     * exact equality is not expected here (lv2apply and lv2proc show it).
+     * What must hold: the reported latency is the one the plugin plans for
+     * JACK's period, the output is the model's (not dry), and for the
+     * denoiser the best alignment with the direct run is the reported
+     * latency. */
+    set_golden_env();
+    ck_assert_int_eq(lat, planned_latency(uri, g->rate, 256));
+    double err_at = 0, best = INFINITY;
+    int best_lag = -1;
+    for (int L = lat - 1500; L <= lat + 1500; L++) {
+        double m = 0;
+        for (int i = 4000; i < 12000; i++) m = fmax(m, fabs(r.y[L + i] - want[i]));
+        if (m < best) {
+            best = m;
+            best_lag = L;
+        }
+        if (L == lat) err_at = m;
+    }
+    double dry = 0;
+    for (int i = 4000; i < 12000; i++) dry = fmax(dry, fabs(r.y[lat + i] - g->in[i]));
+    fprintf(stderr, "test_lv2: %s: JACK latency %d, best lag %d, max diff %.3g (dry %.3g)\n", label,
+            lat, best_lag, err_at, dry);
+    ck_assert_double_gt(dry, 0.05); /* the model ran: not the input */
+    if (!strcmp(uri, DENOISE_URI)) {
+        ck_assert_int_eq(best_lag, lat);
+        ck_assert_double_lt(err_at, 0.1 * dry);
+    }
     free(r.y);
 }
 
@@ -694,7 +766,8 @@ START_TEST(test_jalv_dummy_jack_denoise_from_state) {
     golden g = load_denoise_golden();
     float *want;
     int64_t n = direct_denoise(&g, &want);
-    jalv_case(DENOISE_URI, &g, want, n, "jalv denoise");
+    ck_assert_int_gt(n, 12000);
+    jalv_case(DENOISE_URI, &g, want, "jalv denoise");
     free(want);
     golden_free(&g);
 }
@@ -705,7 +778,8 @@ START_TEST(test_jalv_dummy_jack_codec_from_state) {
     golden g = load_codec_golden();
     float *want;
     int64_t n = direct_codec(&g, 8, &want);
-    jalv_case(CODEC_URI, &g, want, n, "jalv codec");
+    ck_assert_int_gt(n, 12000);
+    jalv_case(CODEC_URI, &g, want, "jalv codec");
     free(want);
     golden_free(&g);
 }

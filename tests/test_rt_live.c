@@ -459,12 +459,151 @@ END_TEST
 START_TEST(test_live_denoise_matches_offline) { check_live_model(DENOISE, "16000", "200"); }
 END_TEST
 
+
+/* ---- `wavetensor playrec` (the demo's player and recorder) ---- */
+
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, STDOUT_FILENO);
+        dup2(e, STDERR_FILENO);
+        setpgid(0, 0);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int run_wait(char *const argv[], const char *out, const char *err, int timeout_ms) {
+    pid_t pid = spawn(argv, out, err);
+    int st = 0;
+    for (int t = 0; t < timeout_ms; t += 20, msleep(20))
+        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -2;
+}
+
+static bool file_contains(const char *path, const char *needle) {
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
+/* The samples of a mono RIFF/WAVE file (16-bit PCM scaled by 1/32768, as
+ * libsndfile reads it, or 32-bit float), read by its chunks. */
+static float *read_wav(const char *path, int64_t *n, int *rate) {
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char h[12], ch[8];
+    ck_assert_int_eq(fread(h, 1, 12, f), 12);
+    ck_assert(!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4));
+    int bits = 0, fmt = 0, chans = 0;
+    float *x = NULL;
+    while (fread(ch, 1, 8, f) == 8) {
+        uint32_t len = ch[4] | ch[5] << 8 | ch[6] << 16 | (uint32_t)ch[7] << 24;
+        unsigned char *b = malloc(len + 1);
+        ck_assert_int_eq(fread(b, 1, len + (len & 1), f) >= len, 1);
+        if (!memcmp(ch, "fmt ", 4)) {
+            fmt = b[0] | b[1] << 8;
+            chans = b[2] | b[3] << 8;
+            *rate = (int)(b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24);
+            bits = b[14] | b[15] << 8;
+        } else if (!memcmp(ch, "data", 4)) {
+            ck_assert_int_eq(chans, 1);
+            *n = len / (bits / 8);
+            x = malloc((size_t)*n * sizeof(float));
+            for (int64_t i = 0; i < *n; i++) {
+                if (bits == 16) {
+                    x[i] = (float)(int16_t)(b[2 * i] | b[2 * i + 1] << 8) / 32768.0f;
+                } else {
+                    ck_assert(bits == 32 && fmt == 3);
+                    memcpy(&x[i], b + 4 * i, 4);
+                }
+            }
+        }
+        free(b);
+        if (x) break;
+    }
+    fclose(f);
+    ck_assert_ptr_nonnull(x);
+    return x;
+}
+
+/* playrec through `wavetensor live passthrough` at the clip's rate (no
+ * resampling anywhere): the file it writes, shifted by the latency
+ * passthrough reports, is the clip itself, sample for sample. */
+START_TEST(test_playrec_passthrough_exact) {
+    if (!have_jackd()) {
+        fprintf(stderr, "test_rt_live: jackd not installed, skipping (apt-get install jackd2)\n");
+        return;
+    }
+    const char *cli = getenv("WT_CLI");
+    ck_assert_ptr_nonnull(cli);
+    char clip[1024], out[256], log[256], err[256];
+    snprintf(clip, sizeof clip, "%s/data/speech/p287_002.wav", WT_SOURCE_DIR);
+    snprintf(out, sizeof out, "/tmp/wt_rt_live_%d.wav", (int)getpid());
+    snprintf(log, sizeof log, "/tmp/wt_rt_live_%d.out", (int)getpid());
+    snprintf(err, sizeof err, "/tmp/wt_rt_live_%d.err", (int)getpid());
+    server s;
+    ck_assert_msg(start_server(&s, "playrec", "16000", "256"), "jackd -d dummy did not start");
+    char *live_argv[] = {(char *)cli, "live", "passthrough", "--jack", "--server", s.name, "--name",
+                         "wt_live", "--model-rate", "16000", "--frame", "320", "--no-status", NULL};
+    pid_t lp = spawn(live_argv, NULL, NULL);
+    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    bool ports = ctl && wait_ports(ctl);
+    char *pr_argv[] = {(char *)cli, "playrec", clip, "-o", out, "--server", s.name, "--to", "wt_live:in",
+                       "--from", "wt_live:out", "--freewheel", NULL};
+    int rc = ports ? run_wait(pr_argv, log, err, 60000) : -3;
+    kill(lp, SIGTERM);
+    int st;
+    waitpid(lp, &st, 0);
+    if (ctl) jack_client_close(ctl);
+    /* No server: one line, exit 1. Missing arguments: exit 2. */
+    char *none_argv[] = {(char *)cli, "playrec", clip, "-o", out, "--server", "wt_live_no_such_server",
+                         "--to", "a:b", "--from", "c:d", NULL};
+    int rc_none = run_wait(none_argv, NULL, err, 20000);
+    bool none_msg = file_contains(err, "wavetensor: playrec: no JACK server running");
+    char *usage_argv[] = {(char *)cli, "playrec", clip, NULL};
+    int rc_usage = run_wait(usage_argv, NULL, NULL, 20000);
+    stop_server(&s);
+    ck_assert(ports);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(file_contains(log, "(reported latency 576 frames")); /* frame 320 + period 256 */
+    int64_t n_in, n_out;
+    int r_in, r_out;
+    float *in = read_wav(clip, &n_in, &r_in), *rec = read_wav(out, &n_out, &r_out);
+    ck_assert_int_eq(r_in, 16000);
+    ck_assert_int_eq(r_out, 16000);
+    ck_assert_int_eq(n_out, n_in);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n_in; i++)
+        if (rec[i] != in[i]) bad++;
+    ck_assert_msg(bad == 0, "%lld of %lld samples differ", (long long)bad, (long long)n_in);
+    ck_assert_int_eq(rc_none, 1);
+    ck_assert(none_msg);
+    ck_assert_int_eq(rc_usage, 2);
+    free(in);
+    free(rec);
+    unlink(out);
+    unlink(log);
+    unlink(err);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("rt_live");
     TCase *tc = tcase_create("live");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_live_codec_matches_offline);
     tcase_add_test(tc, test_live_denoise_matches_offline);
+    tcase_add_test(tc, test_playrec_passthrough_exact);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,6 +12,8 @@ WT_PACKAGES=(
   libsamplerate0-dev            # resampling
   libjack-jackd2-dev jackd2     # real-time audio (JACK client; jackd for the tests)
   portaudio19-dev               # real-time audio without JACK
+  lv2-dev                       # LV2 plugin headers (plugin/)
+  lilv-utils jalv lv2proc       # LV2 hosts for the plugin tests
 )
 
 missing=()

@@ -74,15 +74,25 @@ static void attend_tile(const attn_job *jb, int64_t b, int64_t g, int64_t r0, in
         int64_t nb = last + 1 - t0 < BK ? last + 1 - t0 : BK;
         /* scores q.k for every row and slot of the block */
         if (kt == 1) {
-            for (int64_t r = 0; r < nr; r++)
-                for (int64_t t = 0; t < nb; t++) s[r][t] = 0.0f;
-            for (int64_t d = 0; d < hd; d++) {
-                const float *krow = kb + d * ks + t0; /* dimension d of the block's slots */
+            /* a chunk of C slots: its scores stay in registers while the hd
+             * key rows stream past, and its keys stay in L1 for every row */
+            enum { C = WT_CPU_LANES };
+            int64_t t = 0;
+            for (; t + C <= nb; t += C)
                 for (int64_t r = 0; r < nr; r++) {
-                    float qv = qp[r][d * qs], *sr = s[r];
-                    for (int64_t t = 0; t < nb; t++) sr[t] += qv * krow[t];
+                    float acc[C] = {0};
+                    for (int64_t d = 0; d < hd; d++) {
+                        const float *krow = kb + d * ks + t0 + t, qv = qp[r][d * qs];
+                        for (int j = 0; j < C; j++) acc[j] += qv * krow[j];
+                    }
+                    for (int j = 0; j < C; j++) s[r][t + j] = acc[j];
                 }
-            }
+            for (; t < nb; t++)
+                for (int64_t r = 0; r < nr; r++) {
+                    float acc = 0.0f;
+                    for (int64_t d = 0; d < hd; d++) acc += qp[r][d * qs] * kb[d * ks + t0 + t];
+                    s[r][t] = acc;
+                }
         } else {
             for (int64_t r = 0; r < nr; r++)
                 for (int64_t t = 0; t < nb; t++) {

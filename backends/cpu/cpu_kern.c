@@ -23,10 +23,23 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 
 /* X panel depth of wt_kern_wx (64 KiB of f32 on the stack). */
 #define KC 512
-/* Rows of W per dot tile: eight weight streams in flight when few columns
- * leave registers for them, four otherwise. */
-#define DOT_RB_WIDE 8
-#define DOT_RB_NARROW 4
+/* Rows of W per dot tile and vectors per row per loop step, by columns: one
+ * row at a time keeps a single sequential stream when rows are adjacent (a
+ * weight matrix), which the memory system serves fastest; the software
+ * prefetch runs DOT_PF bytes ahead of it. */
+#ifndef DOT_RB_1
+#define DOT_RB_1 1
+#define DOT_U_1 4
+#define DOT_RB_2 2
+#define DOT_U_2 2
+#define DOT_RB_34 2
+#define DOT_U_34 1
+#endif
+#ifndef DOT_PF
+#define DOT_PF 2048
+#endif
+#define DOT_RB_MAX 2
+#define DOT_U_MAX 4
 
 static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
 
@@ -87,48 +100,65 @@ KI float hsum(v16 v) {
 
 /* ---- dot: res[r][m] = sum_p W(r, p) X(m, p), R rows, M columns ---- */
 
-KI void dot_tile(const int R, const int M, const wt_dtype dt, int64_t P, const char *w,
-                 int64_t ldw, const float *x, int64_t ldx, float res[DOT_RB_WIDE][4], int pf) {
+/* R rows at once, each loop step covering U vectors of each row. */
+KI void dot_tile(const int R, const int M, const int U, const wt_dtype dt, int64_t P,
+                 const char *w, int64_t ldw, const float *x, int64_t ldx,
+                 float res[DOT_RB_MAX][4]) {
     const size_t es = dt == WT_F32 ? 4 : 2;
-    v16 acc[DOT_RB_WIDE][4];
+    v16 acc[DOT_RB_MAX][4][DOT_U_MAX];
     for (int r = 0; r < R; r++)
-        for (int m = 0; m < M; m++) acc[r][m] = (v16){0};
+        for (int m = 0; m < M; m++)
+            for (int u = 0; u < U; u++) acc[r][m][u] = (v16){0};
     int64_t p = 0;
+    for (; p + 16 * U <= P; p += 16 * U) {
+#if DOT_PF > 0
+        for (int r = 0; r < R; r++)
+            for (int l = 0; l < (int)(16 * U * es) / 64; l++)
+                __builtin_prefetch(w + ((size_t)r * (size_t)ldw + (size_t)p) * es + DOT_PF + 64 * l);
+#endif
+        for (int u = 0; u < U; u++) {
+            v16 xv[4];
+            for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p + 16 * u, WT_F32);
+            for (int r = 0; r < R; r++) {
+                v16 wv = ld16(w + ((size_t)r * (size_t)ldw + (size_t)(p + 16 * u)) * es, dt);
+                for (int m = 0; m < M; m++) acc[r][m][u] = fma16(wv, xv[m], acc[r][m][u]);
+            }
+        }
+    }
     for (; p + 16 <= P; p += 16) {
         v16 xv[4];
         for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p, WT_F32);
         for (int r = 0; r < R; r++) {
-            /* the next block's rows: their streams start before they are needed */
-            if (pf) __builtin_prefetch(w + ((size_t)(r + R) * (size_t)ldw + (size_t)p) * es);
             v16 wv = ld16(w + ((size_t)r * (size_t)ldw + (size_t)p) * es, dt);
-            for (int m = 0; m < M; m++) acc[r][m] = fma16(wv, xv[m], acc[r][m]);
+            for (int m = 0; m < M; m++) acc[r][m][0] = fma16(wv, xv[m], acc[r][m][0]);
         }
     }
     for (int r = 0; r < R; r++) {
         const char *wr = w + (size_t)r * (size_t)ldw * es;
         for (int m = 0; m < M; m++) {
-            float s = hsum(acc[r][m]);
-            for (int64_t q = p; q < P; q++) s += elem(wr, dt, q) * x[m * ldx + q];
-            res[r][m] = s;
+            v16 t = acc[r][m][0];
+            for (int u = 1; u < U; u++) t += acc[r][m][u];
+            float sum = hsum(t);
+            for (int64_t q = p; q < P; q++) sum += elem(wr, dt, q) * x[m * ldx + q];
+            res[r][m] = sum;
         }
     }
 }
 
-KI void dot_all(const int RB, const int M, const wt_dtype dt, int64_t R, int64_t P, const void *w,
-                int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms,
-                int acc) {
+KI void dot_all(const int RB, const int M, const int U, const wt_dtype dt, int64_t R, int64_t P,
+                const void *w, int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors,
+                int64_t oms, int acc) {
     const size_t es = dt == WT_F32 ? 4 : 2;
-    float res[DOT_RB_WIDE][4];
-    int64_t r0 = 0;
-    for (; r0 < R; r0 += RB) {
+    float res[DOT_RB_MAX][4];
+    for (int64_t r0 = 0; r0 < R; r0 += RB) {
         const char *wr = (const char *)w + (size_t)r0 * (size_t)ldw * es;
         int n = R - r0 < RB ? (int)(R - r0) : RB;
         if (n == RB)
-            dot_tile(RB, M, dt, P, wr, ldw, x, ldx, res, R - r0 >= 2 * RB);
+            dot_tile(RB, M, U, dt, P, wr, ldw, x, ldx, res);
         else
             for (int i = 0; i < n; i++) {
-                float one[DOT_RB_WIDE][4];
-                dot_tile(1, M, dt, P, wr + (size_t)i * (size_t)ldw * es, ldw, x, ldx, one, 0);
+                float one[DOT_RB_MAX][4];
+                dot_tile(1, M, U, dt, P, wr + (size_t)i * (size_t)ldw * es, ldw, x, ldx, one);
                 for (int m = 0; m < M; m++) res[i][m] = one[0][m];
             }
         for (int i = 0; i < n; i++)
@@ -139,23 +169,23 @@ KI void dot_all(const int RB, const int M, const wt_dtype dt, int64_t R, int64_t
     }
 }
 
-#define DOT_CASE(M_, RB_)                                                                      \
+#define DOT_CASE(M_, RB_, U_)                                                                  \
     case M_:                                                                                   \
         if (wdt == WT_BF16)                                                                    \
-            dot_all(RB_, M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);               \
+            dot_all(RB_, M_, U_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
         else if (wdt == WT_F16)                                                                \
-            dot_all(RB_, M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                \
+            dot_all(RB_, M_, U_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);            \
         else                                                                                   \
-            dot_all(RB_, M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);                \
+            dot_all(RB_, M_, U_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);            \
         break;
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
                  const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
     switch (M) {
-        DOT_CASE(1, DOT_RB_WIDE)
-        DOT_CASE(2, DOT_RB_WIDE)
-        DOT_CASE(3, DOT_RB_NARROW)
-        DOT_CASE(4, DOT_RB_NARROW)
+        DOT_CASE(1, DOT_RB_1, DOT_U_1)
+        DOT_CASE(2, DOT_RB_2, DOT_U_2)
+        DOT_CASE(3, DOT_RB_34, DOT_U_34)
+        DOT_CASE(4, DOT_RB_34, DOT_U_34)
     default: break;
     }
 }

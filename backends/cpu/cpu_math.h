@@ -36,15 +36,20 @@ static inline float wt_cpu_exp_nonpos(float x_in) {
  * compiler to reorder float additions on its own). */
 enum { WT_CPU_LANES = 16 };
 
+/* Sum of the lanes as a tree (4 dependent adds, not 15). */
+static inline float wt_cpu_lanes_total(float *part) {
+    for (int w = WT_CPU_LANES / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) part[j] += part[j + w];
+    return part[0];
+}
+
 static inline float wt_cpu_sum(const float *x, int64_t n) {
     float part[WT_CPU_LANES] = {0};
     int64_t i = 0;
     for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
         for (int j = 0; j < WT_CPU_LANES; j++) part[j] += x[i + j];
     for (int j = 0; i < n; i++, j++) part[j] += x[i];
-    float s = 0.0f;
-    for (int j = 0; j < WT_CPU_LANES; j++) s += part[j];
-    return s;
+    return wt_cpu_lanes_total(part);
 }
 
 static inline float wt_cpu_dot(const float *x, const float *y, int64_t n) {
@@ -53,9 +58,7 @@ static inline float wt_cpu_dot(const float *x, const float *y, int64_t n) {
     for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
         for (int j = 0; j < WT_CPU_LANES; j++) part[j] += x[i + j] * y[i + j];
     for (int j = 0; i < n; i++, j++) part[j] += x[i] * y[i];
-    float s = 0.0f;
-    for (int j = 0; j < WT_CPU_LANES; j++) s += part[j];
-    return s;
+    return wt_cpu_lanes_total(part);
 }
 
 /* Maximum of n floats (-INFINITY when n == 0); NaNs are skipped. */
