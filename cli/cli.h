@@ -8,6 +8,7 @@ enum { WT_EXIT_OK = 0, WT_EXIT_RUNTIME = 1, WT_EXIT_USAGE = 2 };
 
 typedef struct wt_cli_command {
     const char *name;
+    const char *summary; /* one line for `wavetensor --help` */
     /* argv[0] is the command name */
     int (*run)(int argc, char **argv);
 } wt_cli_command;

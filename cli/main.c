@@ -6,18 +6,13 @@
 #include "wavetensor/wavetensor.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: wavetensor <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  info FILE.safetensors   list tensors (dtype, shape, bytes) and metadata\n"
-            "  selfcheck               load golden weights and run a small model op by op\n"
-            "\n"
-            "options:\n"
-            "  -h, --help              show this help\n"
-            "  -V, --version           show the version\n"
-            "\n"
-            "exit status: 0 ok, 1 runtime error, 2 usage error\n");
+    fprintf(f, "usage: wavetensor <command> [options]   (wavetensor <command> --help for details)\n\ncommands:\n");
+    for (const wt_cli_command *c = wt_cli_commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\noptions:\n"
+               "  -h, --help     show this help\n"
+               "  -V, --version  show the version\n"
+               "\nexit status: 0 ok, 1 runtime error, 2 usage error\n");
 }
 
 int main(int argc, char **argv) {

@@ -19,7 +19,7 @@
 #include "backends/cpu/cpu_parallel.h"
 
 /* ROWS x BK scores (8 KiB) stay in L1 next to the key block being read. */
-enum { ROWS = 8, BK = 256 };
+enum { ROWS = 8, BK = 512 };
 
 /* Multiply-adds below which a call stays on one thread (a thread start
  * costs tens of microseconds). */
