@@ -1,4 +1,5 @@
-/* 1-D convolution and transposed convolution (f32, PyTorch semantics, any
+/* 1-D convolution and transposed convolution (f32 input and output, f32,
+ * f16 or bf16 weights read as f32, sums in f32; PyTorch semantics, any
  * groups: depthwise is groups == Cin). Direct form, one thread per output
  * sample; the transposed form gathers (no atomics), so results are
  * deterministic. Zero padding is implicit: out-of-range taps are skipped. */
@@ -9,7 +10,7 @@ __global__ void wt_conv1d_kernel(wt_kt dst, wt_kt x, wt_kt w, wt_kt bias, int ha
                                  int pad_left, int dilation, int groups) {
     int64_t cout = dst.shape[1], to_n = dst.shape[2], t_n = x.shape[2];
     int64_t cig = w.shape[1], kn = w.shape[2], cog = cout / groups;
-    const float *xd = static_cast<const float *>(x.data), *wd = static_cast<const float *>(w.data);
+    const float *xd = static_cast<const float *>(x.data);
     const float *bd = static_cast<const float *>(bias.data);
     float *yd = static_cast<float *>(dst.data);
     WT_GRID_STRIDE(i, dst.numel) {
@@ -18,10 +19,10 @@ __global__ void wt_conv1d_kernel(wt_kt dst, wt_kt x, wt_kt w, wt_kt bias, int ha
         float acc = has_bias ? bd[co * bias.stride[0]] : 0.0f;
         for (int64_t ci = 0; ci < cig; ci++) {
             const float *xr = xd + b * x.stride[0] + (ci0 + ci) * x.stride[1];
-            const float *wr = wd + co * w.stride[0] + ci * w.stride[1];
+            int64_t wo = co * w.stride[0] + ci * w.stride[1];
             for (int64_t k = 0; k < kn; k++) {
                 int64_t t = t0 + k * dilation;
-                if (t >= 0 && t < t_n) acc += xr[t * x.stride[2]] * wr[k * w.stride[2]];
+                if (t >= 0 && t < t_n) acc += xr[t * x.stride[2]] * wt_ldf(w, wo + k * w.stride[2]);
             }
         }
         yd[b * dst.stride[0] + co * dst.stride[1] + to * dst.stride[2]] = acc;
@@ -34,7 +35,7 @@ __global__ void wt_conv_transpose1d_kernel(wt_kt dst, wt_kt x, wt_kt w, wt_kt bi
                                            int stride, int padding, int dilation, int groups) {
     int64_t cout = dst.shape[1], to_n = dst.shape[2], t_n = x.shape[2], cin = x.shape[1];
     int64_t cog = w.shape[1], kn = w.shape[2], cig = cin / groups;
-    const float *xd = static_cast<const float *>(x.data), *wd = static_cast<const float *>(w.data);
+    const float *xd = static_cast<const float *>(x.data);
     const float *bd = static_cast<const float *>(bias.data);
     float *yd = static_cast<float *>(dst.data);
     WT_GRID_STRIDE(i, dst.numel) {
@@ -48,7 +49,7 @@ __global__ void wt_conv_transpose1d_kernel(wt_kt dst, wt_kt x, wt_kt w, wt_kt bi
             if (t >= t_n) continue;
             for (int64_t ci = g * cig; ci < (g + 1) * cig; ci++)
                 acc += xd[b * x.stride[0] + ci * x.stride[1] + t * x.stride[2]] *
-                       wd[ci * w.stride[0] + col * w.stride[1] + k * w.stride[2]];
+                       wt_ldf(w, ci * w.stride[0] + col * w.stride[1] + k * w.stride[2]);
         }
         yd[b * dst.stride[0] + co * dst.stride[1] + to * dst.stride[2]] = acc;
     }

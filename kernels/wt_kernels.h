@@ -36,6 +36,12 @@ wt_status wt_k_scatter_set(void *stream, wt_tensor *dst, int dim, const wt_tenso
 /* softmax.cu: last dim, scale, additive mask, causal and sliding-window masks */
 wt_status wt_k_softmax(void *stream, wt_tensor *dst, const wt_tensor *x, float scale,
                        const wt_tensor *mask, wt_mask_kind kind, int64_t window);
+/* attention.cu: attention over a key/value cache in the backend's 4-D form
+ * (engine/backend.h); positions are read on the device, an out-of-range one
+ * gives a zero row */
+wt_status wt_k_attention(void *stream, wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
+                         const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
+                         float scale, int64_t window);
 /* norm.cu */
 wt_status wt_k_rms_norm(void *stream, wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                         float eps);

@@ -174,7 +174,8 @@ START_TEST(test_stories_f16) {
 }
 END_TEST
 
-/* The decode step with the op-based attention instead of the fused loop. */
+/* Attention composed of generic ops (matmul, softmax) instead of the
+ * wt_attention_cached op, prefill and decode alike. */
 START_TEST(test_op_attention) {
     g_op_attention = true;
     cJSON *j = load_json("llama/stories260K/expected.json");

@@ -18,7 +18,7 @@
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_parallel.h"
 
-/* ROWS x BK scores (8 KiB) stay in L1 next to the key block being read. */
+/* ROWS x BK scores (16 KiB) stay in L1 beside the key rows being read. */
 enum { ROWS = 8, BK = 512 };
 
 /* Multiply-adds below which a call stays on one thread (a thread start
@@ -32,6 +32,33 @@ typedef struct attn_job {
     int64_t G;     /* query heads per kv head */
     int64_t tiles; /* tiles of ROWS rows per (batch entry, kv head) */
 } attn_job;
+
+/* out[0..3] += dot(p, v + i*vs) for i < 4 over n slots: four independent
+ * chains sharing the loads of p. */
+static void dot4(float *out, const float *p, const float *v, int64_t vs, int64_t n) {
+    float a0[WT_CPU_LANES] = {0}, a1[WT_CPU_LANES] = {0}, a2[WT_CPU_LANES] = {0},
+          a3[WT_CPU_LANES] = {0};
+    const float *v0 = v, *v1 = v + vs, *v2 = v + 2 * vs, *v3 = v + 3 * vs;
+    int64_t i = 0;
+    for (; i + WT_CPU_LANES <= n; i += WT_CPU_LANES)
+        for (int j = 0; j < WT_CPU_LANES; j++) {
+            float pj = p[i + j];
+            a0[j] += pj * v0[i + j];
+            a1[j] += pj * v1[i + j];
+            a2[j] += pj * v2[i + j];
+            a3[j] += pj * v3[i + j];
+        }
+    for (int j = 0; i < n; i++, j++) {
+        a0[j] += p[i] * v0[i];
+        a1[j] += p[i] * v1[i];
+        a2[j] += p[i] * v2[i];
+        a3[j] += p[i] * v3[i];
+    }
+    out[0] += wt_cpu_lanes_total(a0);
+    out[1] += wt_cpu_lanes_total(a1);
+    out[2] += wt_cpu_lanes_total(a2);
+    out[3] += wt_cpu_lanes_total(a3);
+}
 
 static int64_t at2(const wt_tensor *t, int64_t i, int64_t j) {
     return ((const int64_t *)t->data)[i * t->stride[0] + j * t->stride[1]];
@@ -74,25 +101,29 @@ static void attend_tile(const attn_job *jb, int64_t b, int64_t g, int64_t r0, in
         int64_t nb = last + 1 - t0 < BK ? last + 1 - t0 : BK;
         /* scores q.k for every row and slot of the block */
         if (kt == 1) {
-            /* a chunk of C slots: its scores stay in registers while the hd
-             * key rows stream past, and its keys stay in L1 for every row */
-            enum { C = WT_CPU_LANES };
-            int64_t t = 0;
-            for (; t + C <= nb; t += C)
+            /* row by row along each key dimension: every load streams along
+             * a contiguous run of slots (a chunk of all hd rows at once
+             * would hit one cache set when the cache length is a power of
+             * two), and the block's row stays in L1 for the tile's rows */
+            for (int64_t r = 0; r < nr; r++)
+                for (int64_t t = 0; t < nb; t++) s[r][t] = 0.0f;
+            int64_t d = 0;
+            for (; d + 4 <= hd; d += 4) { /* four dimensions per pass over the scores */
+                const float *k0 = kb + d * ks + t0, *k1 = k0 + ks, *k2 = k1 + ks, *k3 = k2 + ks;
                 for (int64_t r = 0; r < nr; r++) {
-                    float acc[C] = {0};
-                    for (int64_t d = 0; d < hd; d++) {
-                        const float *krow = kb + d * ks + t0 + t, qv = qp[r][d * qs];
-                        for (int j = 0; j < C; j++) acc[j] += qv * krow[j];
-                    }
-                    for (int j = 0; j < C; j++) s[r][t + j] = acc[j];
+                    const float *qr = qp[r] + d * qs;
+                    float q0 = qr[0], q1 = qr[qs], q2 = qr[2 * qs], q3 = qr[3 * qs], *sr = s[r];
+                    for (int64_t t = 0; t < nb; t++)
+                        sr[t] += q0 * k0[t] + q1 * k1[t] + q2 * k2[t] + q3 * k3[t];
                 }
-            for (; t < nb; t++)
+            }
+            for (; d < hd; d++) {
+                const float *krow = kb + d * ks + t0; /* dimension d of the block's slots */
                 for (int64_t r = 0; r < nr; r++) {
-                    float acc = 0.0f;
-                    for (int64_t d = 0; d < hd; d++) acc += qp[r][d * qs] * kb[d * ks + t0 + t];
-                    s[r][t] = acc;
+                    float qv = qp[r][d * qs], *sr = s[r];
+                    for (int64_t t = 0; t < nb; t++) sr[t] += qv * krow[t];
                 }
+            }
         } else {
             for (int64_t r = 0; r < nr; r++)
                 for (int64_t t = 0; t < nb; t++) {
@@ -134,10 +165,11 @@ static void attend_tile(const attn_job *jb, int64_t b, int64_t g, int64_t r0, in
         }
         /* out += p v over the block */
         if (vt == 1) {
-            for (int64_t d = 0; d < hd; d++) {
-                const float *vrow = vb + d * vs + t0;
-                for (int64_t r = 0; r < nr; r++)
-                    if (active[r]) op[r][d] += wt_cpu_dot(s[r], vrow, nb);
+            for (int64_t r = 0; r < nr; r++) {
+                if (!active[r]) continue;
+                int64_t d = 0;
+                for (; d + 4 <= hd; d += 4) dot4(op[r] + d, s[r], vb + d * vs + t0, vs, nb);
+                for (; d < hd; d++) op[r][d] += wt_cpu_dot(s[r], vb + d * vs + t0, nb);
             }
         } else {
             for (int64_t r = 0; r < nr; r++) {

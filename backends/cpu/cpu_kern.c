@@ -38,7 +38,9 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_PF
 #define DOT_PF 2048
 #endif
-#define DOT_RB_MAX 2
+#ifndef DOT_RB_MAX
+#define DOT_RB_MAX 16
+#endif
 #define DOT_U_MAX 4
 
 static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
@@ -226,6 +228,35 @@ KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int6
             bc_tile(MR_, WT_F32, P, a, ars, aps, b, ldb, c);                                  \
         break;
 
+/* Narrow tiles: c[mr][0..15] += sum_p a(r, p) B(p, 0..15) with f32 B, up to
+ * BC_NARROW_MR rows: for products of at most 16 columns, where a 32-wide
+ * tile would spend half its multiply-adds on padding. */
+#define BC_NARROW_MR 12
+KI void bc_narrow(const int mr, int64_t P, const float *a, int64_t ars, int64_t aps,
+                  const float *b, int64_t ldb, float *c) {
+    v16 c0[BC_NARROW_MR];
+    for (int r = 0; r < mr; r++) c0[r] = ld16(c + r * WT_KERN_NR, WT_F32);
+    for (int64_t p = 0; p < P; p++) {
+        v16 b0 = ld16(b + p * ldb, WT_F32);
+        const float *ap = a + p * aps;
+        for (int r = 0; r < mr; r++) c0[r] = fma16(splat(ap[r * ars]), b0, c0[r]);
+    }
+    for (int r = 0; r < mr; r++) st16(c + r * WT_KERN_NR, c0[r]);
+}
+
+#define BCN(MR_)                                                                              \
+    case MR_:                                                                                 \
+        bc_narrow(MR_, P, a, ars, aps, b, ldb, c);                                            \
+        break;
+
+static void bc_narrow_run(int mr, int64_t P, const float *a, int64_t ars, int64_t aps,
+                          const float *b, int64_t ldb, float *c) {
+    switch (mr) {
+        BCN(1) BCN(2) BCN(3) BCN(4) BCN(5) BCN(6) BCN(7) BCN(8) BCN(9) BCN(10) BCN(11) BCN(12)
+    default: break;
+    }
+}
+
 static void bc_run(int mr, wt_dtype dt, int64_t P, const float *a, int64_t ars, int64_t aps,
                    const void *bv, int64_t ldb, float *c) {
     const char *b = bv;
@@ -242,19 +273,38 @@ static void bc_run(int mr, wt_dtype dt, int64_t P, const float *a, int64_t ars, 
 
 /* ---- W x X with X packed in panels ---- */
 
+/* ab[r * KC + p] = W(r0 + r, p0 + p) in f32, vector conversions where the
+ * row is contiguous. */
+static void half_rows(const void *w, wt_dtype wdt, int64_t r0, int mr, int64_t p0, int64_t kc,
+                      int64_t wrs, int64_t wps, float *ab) {
+    for (int r = 0; r < mr; r++) {
+        float *d = ab + r * KC;
+        int64_t base = (r0 + r) * wrs + p0 * wps, p = 0;
+        if (wps == 1) {
+            const uint16_t *src = (const uint16_t *)w + base;
+            if (wdt == WT_BF16)
+                for (; p + 16 <= kc; p += 16) st16(d + p, ld16(src + p, WT_BF16));
+            else
+                for (; p + 16 <= kc; p += 16) st16(d + p, ld16(src + p, WT_F16));
+        }
+        for (; p < kc; p++) d[p] = elem(w, wdt, base + p * wps);
+    }
+}
+
 void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
                 int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
                 int64_t ors, int64_t ons, const float *bias, int64_t bs) {
     float xb[KC * WT_KERN_NR];
-    float ab[KC * WT_KERN_MR]; /* half weights converted, [p][r] */
-    float ct[WT_KERN_MR * WT_KERN_NR];
+    float ab[BC_NARROW_MR * KC]; /* half weights converted, [r][p] */
+    float ct[BC_NARROW_MR * WT_KERN_NR];
     for (int64_t n0 = n_lo; n0 < n_hi; n0 += WT_KERN_NR) {
         int nn = n_hi - n0 < WT_KERN_NR ? (int)(n_hi - n0) : WT_KERN_NR;
         for (int64_t p0 = 0; p0 < P; p0 += KC) {
             int64_t kc = P - p0 < KC ? P - p0 : KC;
             pack(arg, p0, kc, n0, nn, xb);
-            for (int64_t r0 = 0; r0 < R; r0 += WT_KERN_MR) {
-                int mr = R - r0 < WT_KERN_MR ? (int)(R - r0) : WT_KERN_MR;
+            int narrow = nn <= 16, rt = narrow ? BC_NARROW_MR : WT_KERN_MR;
+            for (int64_t r0 = 0; r0 < R; r0 += rt) {
+                int mr = R - r0 < rt ? (int)(R - r0) : rt;
                 for (int r = 0; r < mr; r++) {
                     float *cr = ct + r * WT_KERN_NR;
                     if (p0 == 0) {
@@ -272,14 +322,15 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
                     ars = wrs;
                     aps = wps;
                 } else {
-                    for (int64_t p = 0; p < kc; p++)
-                        for (int r = 0; r < mr; r++)
-                            ab[p * WT_KERN_MR + r] = elem(w, wdt, (r0 + r) * wrs + (p0 + p) * wps);
+                    half_rows(w, wdt, r0, mr, p0, kc, wrs, wps, ab);
                     a = ab;
-                    ars = 1;
-                    aps = WT_KERN_MR;
+                    ars = KC;
+                    aps = 1;
                 }
-                bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+                if (narrow)
+                    bc_narrow_run(mr, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+                else
+                    bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
                 for (int r = 0; r < mr; r++) {
                     float *o = out + (r0 + r) * ors + n0 * ons;
                     const float *cr = ct + r * WT_KERN_NR;
@@ -293,11 +344,84 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
     }
 }
 
+/* ---- A x B for up to 4 rows of A: B streamed row by row ---- */
+
+/* Columns per pass of ab_small: a [4][AB_JC] f32 accumulator (32 KiB). */
+#define AB_JC 2048
+
+/* y[m][0..jc) += sum_{q<Q} a(m, p+q) B(p+q, j0..): Q rows of B (each read
+ * once, front to back) against the accumulator rows in L1/L2. */
+KI void ab_rows(const int M, const int Q, const wt_dtype dt, const float av[4][4], const char *b,
+                int64_t ldb, int64_t jc, float y[4][AB_JC]) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    int64_t j = 0;
+    for (; j + 16 <= jc; j += 16) {
+        v16 bv[4];
+        for (int q = 0; q < Q; q++) bv[q] = ld16(b + ((size_t)q * (size_t)ldb + (size_t)j) * es, dt);
+        for (int m = 0; m < M; m++) {
+            v16 acc = ld16(y[m] + j, WT_F32);
+            for (int q = 0; q < Q; q++) acc = fma16(splat(av[q][m]), bv[q], acc);
+            st16(y[m] + j, acc);
+        }
+    }
+    for (; j < jc; j++)
+        for (int m = 0; m < M; m++)
+            for (int q = 0; q < Q; q++)
+                y[m][j] += av[q][m] * elem(b + (size_t)q * (size_t)ldb * es, dt, j);
+}
+
+KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_t j_hi,
+                 const float *a, int64_t ars, int64_t aps, const void *bv, int64_t ldb,
+                 wt_kern_emit_fn emit, void *arg) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    float y[4][AB_JC];
+    float ct[WT_KERN_MR * WT_KERN_NR];
+    for (int64_t j0 = j_lo; j0 < j_hi; j0 += AB_JC) {
+        int64_t jc = j_hi - j0 < AB_JC ? j_hi - j0 : AB_JC;
+        for (int m = 0; m < M; m++) memset(y[m], 0, sizeof(float) * (size_t)jc);
+        const char *b = (const char *)bv + (size_t)j0 * es;
+        int64_t p = 0;
+        float av[4][4];
+        for (; p + 4 <= P; p += 4) {
+            for (int q = 0; q < 4; q++)
+                for (int m = 0; m < M; m++) av[q][m] = a[m * ars + (p + q) * aps];
+            ab_rows(M, 4, dt, av, b + (size_t)p * (size_t)ldb * es, ldb, jc, y);
+        }
+        for (; p < P; p++) {
+            for (int m = 0; m < M; m++) av[0][m] = a[m * ars + p * aps];
+            ab_rows(M, 1, dt, av, b + (size_t)p * (size_t)ldb * es, ldb, jc, y);
+        }
+        for (int64_t t0 = 0; t0 < jc; t0 += WT_KERN_NR) {
+            int nj = jc - t0 < WT_KERN_NR ? (int)(jc - t0) : WT_KERN_NR;
+            for (int m = 0; m < M; m++) memcpy(ct + m * WT_KERN_NR, y[m] + t0, sizeof(float) * (size_t)nj);
+            emit(arg, 0, M, j0 + t0, nj, ct);
+        }
+    }
+}
+
+#define AB_CASE(M_)                                                                           \
+    case M_:                                                                                  \
+        if (bdt == WT_BF16)                                                                   \
+            ab_small(M_, WT_BF16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);             \
+        else if (bdt == WT_F16)                                                               \
+            ab_small(M_, WT_F16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
+        else                                                                                  \
+            ab_small(M_, WT_F32, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
+        return;
+
 /* ---- A x B with B's rows read in place ---- */
 
 void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
                 int64_t aps, const void *b, wt_dtype bdt, int64_t ldb, wt_kern_emit_fn emit,
                 void *arg) {
+    /* few rows of A (a streaming step): stream B's rows once, front to back */
+    switch (M) {
+        AB_CASE(1)
+        AB_CASE(2)
+        AB_CASE(3)
+        AB_CASE(4)
+    default: break;
+    }
     float ct[WT_KERN_MR * WT_KERN_NR];
     float pb[KC * WT_KERN_NR];
     size_t es = dt_size(bdt);

@@ -1,16 +1,16 @@
 /* Register-blocked f32 GEMM drivers shared by the CPU matmul and conv ops.
- * Owns: the two product shapes a streaming step is made of, written with
- * 16-float vectors (GCC vector extensions: AVX-512 here, split into narrower
- * registers on other targets, so every build runs the same code), weights in
- * f32, bf16 or f16 converted on load, f32 accumulation:
+ * Owns the inner loops of those products; never allocates (tiles live on the
+ * stack, under 200 KiB per call) and never starts threads (callers split rows
+ * or columns over threads themselves).
+ * Written with 16-float vectors (GCC vector extensions: AVX-512 here, split
+ * into narrower registers on other targets, so every build runs the same
+ * code); weights in f32, bf16 or f16 are converted on load, sums are f32:
  * - "dot": few columns (1..4 time steps or rows of x); each weight row is read
  *   once and dotted with every column, so the product runs at the speed of
  *   streaming the weights from memory.
- * - "bcast": many columns; a 6 x 32 tile of the output stays in registers
- *   while scalars of one operand are broadcast against 32-wide rows of the
- *   other.
- * Never allocates (tiles live on the stack, under 200 KiB per call) and never
- * starts threads: callers split rows or columns over threads themselves. */
+ * - "bcast": many columns; a 6 x 32 (or 12 x 16) tile of the output stays in
+ *   registers while scalars of one operand are broadcast against rows of the
+ *   other. */
 #ifndef WT_CPU_KERN_H
 #define WT_CPU_KERN_H
 
@@ -45,7 +45,9 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
 /* Y(m, j) = sum_p A(m, p) * B(p, j) for m < M, j in [j_lo, j_hi), A(m, p) at
  * a[m * ars + p * aps] (f32), B(p, j) at b[p * ldb + j] (f32, bf16 or f16,
  * rows contiguous); each finished tile (rows m0.., columns j0..) is handed
- * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. */
+ * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. Up to 4 rows
+ * of A stream B's rows once, front to back, into an accumulator on the
+ * stack (the weights of a conv-transpose step); more run 6 x 32 tiles. */
 typedef void (*wt_kern_emit_fn)(void *arg, int64_t m0, int mr, int64_t j0, int nj,
                                 const float *tile);
 void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,

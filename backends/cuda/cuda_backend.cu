@@ -11,12 +11,21 @@
  * it is created once, thread-safely (C++ static initialisation).
  * Status: compiles; untested on hardware (the kernels are tested through the
  * emulation in tests/cuda_emu). */
+#ifdef WT_CUDA_EMU
+/* tests: the same host code over the emulated runtime and cuBLAS (the
+ * wrapper in tests/cuda_emu puts this file in a namespace of its own) */
+#include "kernels/emu/cublas_emu.h"
+#define WT_CUDA_API
+#else
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#define WT_CUDA_API extern "C"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "backends/cuda/cuda_backend.h"
 #include "engine/backend.h"
 #include "kernels/wt_kernels.h"
 
@@ -108,9 +117,9 @@ wt_status k_softmax(wt_tensor *dst, const wt_tensor *x, float scale, const wt_te
                     wt_mask_kind kind, int64_t window) {
     return wt_k_softmax(s_stream(), dst, x, scale, mask, kind, window);
 }
-wt_status k_attention(wt_tensor *, const wt_tensor *, const wt_tensor *, const wt_tensor *,
-                      const wt_tensor *, const wt_tensor *, float, int64_t, int) {
-    return wt_error(WT_ERR_UNSUPPORTED, "cuda attention: no kernel yet");
+wt_status k_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k, const wt_tensor *v,
+                      const wt_tensor *pos, const wt_tensor *slot_pos, float scale, int64_t window, int) {
+    return wt_k_attention(s_stream(), dst, q, k, v, pos, slot_pos, scale, window);
 }
 wt_status k_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps) {
     return wt_k_rms_norm(s_stream(), dst, x, w, eps);
@@ -161,6 +170,26 @@ cudaDataType_t blas_type(wt_dtype t) {
     return t == WT_F16 ? CUDA_R_16F : t == WT_BF16 ? CUDA_R_16BF : CUDA_R_32F;
 }
 
+/* The element stride between consecutive flat batch indices of t's leading
+ * dims (shapes of `shp`), when one stride walks them all (contiguous
+ * leading dims, or stride 0 throughout for a shared operand). */
+bool batch_stride(const wt_tensor *t, const wt_tensor *shp, int64_t *out) {
+    int nd = shp->ndim;
+    int64_t s = -1;
+    for (int d = nd - 3; d >= 0; d--) {
+        if (shp->shape[d] == 1) continue;
+        if (s < 0) {
+            s = t->stride[d];
+            *out = s;
+        } else if (t->stride[d] != s) {
+            return false;
+        }
+        s *= shp->shape[d];
+    }
+    if (s < 0) *out = 0;
+    return true;
+}
+
 /* dst [.., M, N] = a [.., M, K] x b [.., K, N]: row-major C = A B is
  * column-major C^T = B^T A^T, so cuBLAS gets (b, a) with m = N, n = M. */
 wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int) {
@@ -196,6 +225,17 @@ wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int) 
     for (int d = 0; d < nd - 2; d++) batches *= dst->shape[d];
     size_t ea = wt_dtype_size(aa->dtype), eb = wt_dtype_size(b->dtype);
     const float one = 1.0f, zero = 0.0f;
+    int64_t sa, sb, sd;
+    if (batches > 1 && batch_stride(aa, dst, &sa) && batch_stride(b, dst, &sb) && batch_stride(dst, dst, &sd)) {
+        /* one call for every batch (heads of an attention, stacked streams) */
+        cublasStatus_t cs = cublasGemmStridedBatchedEx(
+            st.blas, opb, opa, (int)n, (int)m, (int)k, &one, b->data, blas_type(b->dtype), (int)ldb, sb,
+            aa->data, blas_type(aa->dtype), (int)lda, sa, &zero, dst->data, CUDA_R_32F,
+            (int)dst->stride[nd - 2], sd, (int)batches, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: cuBLAS status %d", (int)cs);
+        return WT_OK;
+    }
     for (int64_t bi = 0; bi < batches; bi++) {
         int64_t rem = bi, oa = 0, ob = 0, od = 0;
         for (int d = nd - 3; d >= 0; d--) {
@@ -247,9 +287,7 @@ wt_backend make_table() {
 
 } // namespace
 
-/* The CUDA backend, or NULL (with the reason as the thread's last error)
- * when no usable device is present. */
-extern "C" const wt_backend *wt_cuda_backend(void) {
+WT_CUDA_API const wt_backend *wt_cuda_backend(void) {
     static const wt_backend table = make_table();
     if (!state().ok) {
         wt_error(WT_ERR_UNSUPPORTED, "cuda backend: %s", state().why);
@@ -258,5 +296,61 @@ extern "C" const wt_backend *wt_cuda_backend(void) {
     return &table;
 }
 
-/* The backend's stream (a cudaStream_t) for graph capture by the engine. */
-extern "C" void *wt_cuda_stream(void) { return state().ok ? state().stream : nullptr; }
+WT_CUDA_API void *wt_cuda_stream(void) { return state().ok ? state().stream : nullptr; }
+
+WT_CUDA_API wt_status wt_cuda_sync(void) {
+    if (!state().ok) return wt_error(WT_ERR_UNSUPPORTED, "cuda backend: %s", state().why);
+    cudaError_t e = cudaStreamSynchronize(state().stream);
+    if (e == cudaSuccess) e = cudaGetLastError();
+    return e == cudaSuccess ? WT_OK : wt_error(WT_ERR_IO, "cuda: %s", cudaGetErrorString(e));
+}
+
+struct wt_cuda_graph {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+};
+
+/* Global mode: any allocation or synchronisation anywhere in the process
+ * while the step is recorded spoils the capture, which is the rule a
+ * static step must follow. */
+WT_CUDA_API wt_status wt_cuda_capture_begin(void) {
+    if (!state().ok) return wt_error(WT_ERR_UNSUPPORTED, "cuda backend: %s", state().why);
+    cudaError_t e = cudaStreamBeginCapture(state().stream, cudaStreamCaptureModeGlobal);
+    return e == cudaSuccess ? WT_OK : wt_error(WT_ERR_UNSUPPORTED, "cuda capture: %s", cudaGetErrorString(e));
+}
+
+WT_CUDA_API wt_cuda_graph *wt_cuda_capture_end(void) {
+    if (!state().ok) {
+        wt_error(WT_ERR_UNSUPPORTED, "cuda backend: %s", state().why);
+        return nullptr;
+    }
+    cudaGraph_t g = nullptr;
+    cudaGraphExec_t x = nullptr;
+    cudaError_t e = cudaStreamEndCapture(state().stream, &g);
+    if (e == cudaSuccess) e = cudaGraphInstantiate(&x, g, 0);
+    wt_cuda_graph *r = e == cudaSuccess ? static_cast<wt_cuda_graph *>(malloc(sizeof *r)) : nullptr;
+    if (!r) {
+        if (x) cudaGraphExecDestroy(x);
+        if (g) cudaGraphDestroy(g);
+        cudaGetLastError(); /* the failure is reported here, not by the next op */
+        wt_error(e == cudaSuccess ? WT_ERR_NOMEM : WT_ERR_UNSUPPORTED,
+                 "cuda capture: %s (a captured step must not allocate, synchronise or read device memory)",
+                 e == cudaSuccess ? "out of memory" : cudaGetErrorString(e));
+        return nullptr;
+    }
+    r->graph = g;
+    r->exec = x;
+    return r;
+}
+
+WT_CUDA_API wt_status wt_cuda_graph_launch(wt_cuda_graph *g) {
+    cudaError_t e = cudaGraphLaunch(g->exec, state().stream);
+    return e == cudaSuccess ? WT_OK : wt_error(WT_ERR_IO, "cuda graph launch: %s", cudaGetErrorString(e));
+}
+
+WT_CUDA_API void wt_cuda_graph_free(wt_cuda_graph *g) {
+    if (!g) return;
+    cudaGraphExecDestroy(g->exec);
+    cudaGraphDestroy(g->graph);
+    free(g);
+}

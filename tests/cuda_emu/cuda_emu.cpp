@@ -434,6 +434,7 @@ cudaError_t cudaStreamCreate(cudaStream_t *s) {
     *s = new CUstream_st();
     return cudaSuccess;
 }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { return cudaStreamCreate(s); }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
     if (s && s->capturing) return cudaErrorIllegalState;
     delete s;

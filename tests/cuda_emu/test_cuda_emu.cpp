@@ -10,9 +10,11 @@
 
 namespace wt_emu_kernels {
 #include "kernels/wt_kernels.h"
+#include "backends/cuda/cuda_backend.h"
 }
 
 #include "kernels/common.cuh"
+#include "kernels/emu/cublas_emu.h"
 
 #include <cmath>
 #include <vector>
@@ -508,6 +510,182 @@ START_TEST(test_emu_lstm_cell) {
 }
 END_TEST
 
+
+/* ---- attention.cu ---- */
+
+START_TEST(test_emu_attention) {
+    fixture f(22);
+    /* B, n, H, KVH, hd, S, window, ring; odd sizes and caches longer than a chunk */
+    const int64_t cfgs[][8] = {{1, 1, 1, 1, 1, 1, 0, 0},   {1, 1, 4, 2, 8, 40, 0, 0},  {2, 3, 4, 1, 16, 300, 0, 0},
+                               {1, 5, 8, 2, 64, 70, 7, 0}, {3, 2, 2, 2, 6, 33, 0, 1},  {1, 4, 6, 3, 12, 260, 5, 1},
+                               {2, 1, 3, 3, 5, 129, 0, 1}};
+    double worst = 0;
+    int bad = 0, nonzero_bad = 0;
+    for (const auto &c : cfgs) {
+        int64_t B = c[0], n = c[1], H = c[2], KVH = c[3], hd = c[4], S = c[5], win = c[6];
+        bool ring = c[7];
+        wt_tensor *q = rand_shape(f, {B, n, H, hd});
+        /* one cache in the slot-contiguous layout [B, KVH, hd, S], one as a
+         * transposed [B, KVH, S, hd] (slot stride hd) */
+        wt_tensor *k = rand_shape(f, {B, KVH, hd, S});
+        wt_tensor *vs = rand_shape(f, {B, KVH, S, hd});
+        wt_tensor *v = wt_transpose(f.ctx, vs, -1, -2);
+        wt_tensor *pos = wt_tensor_new2(f.ctx, WT_I64, B, n);
+        for (int64_t i = 0; i < B * n; i++)
+            wt_set_flat(pos, i, ring ? (double)(S + 3 * i) : (double)((S - 1) - (i * 5) % S));
+        wt_tensor *sp = NULL;
+        if (ring) {
+            sp = wt_tensor_new2(f.ctx, WT_I64, B, S);
+            for (int64_t b = 0; b < B; b++)
+                for (int64_t s = 0; s < S; s++) wt_set_flat(sp, b * S + s, s % 5 == 4 ? -1.0 : (double)(s + S + b));
+        }
+        wt_tensor *ref = ring ? wt_attention_ring(f.ctx, q, k, v, pos, sp, 0.3f, win)
+                              : wt_attention_cached(f.ctx, q, k, v, pos, 0.3f, win);
+        wt_tensor *got = wt_tensor_new4(f.ctx, WT_F32, B, n, H, hd);
+        bad += !ref || !got || K::wt_k_attention(NULL, got, q, k, v, pos, sp, 0.3f, win) != WT_OK;
+        if (ref && got) {
+            const int64_t s3[3] = {B, n, H * hd};
+            worst = std::fmax(worst, nmse(wt_view(f.ctx, got, 3, s3), ref));
+        }
+    }
+    /* a position outside a linear cache gives a zero row, the others are computed */
+    {
+        wt_tensor *q = rand_shape(f, {1, 2, 2, 4}), *k = rand_shape(f, {1, 1, 4, 8}), *v = rand_shape(f, {1, 1, 4, 8});
+        wt_tensor *pos = wt_tensor_new2(f.ctx, WT_I64, 1, 2);
+        wt_set_flat(pos, 0, 8.0);
+        wt_set_flat(pos, 1, 3.0);
+        wt_tensor *got = wt_tensor_new4(f.ctx, WT_F32, 1, 2, 2, 4);
+        bad += K::wt_k_attention(NULL, got, q, k, v, pos, NULL, 1.0f, 0) != WT_OK;
+        for (int64_t i = 0; i < 8; i++) nonzero_bad += wt_get_flat(got, i) != 0.0;
+        double second = 0;
+        for (int64_t i = 8; i < 16; i++) second += std::fabs(wt_get_flat(got, i));
+        nonzero_bad += !(second > 0);
+    }
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(nonzero_bad, 0);
+    ck_assert_msg(worst <= kRedBound, "attention nmse %g", worst);
+}
+END_TEST
+
+/* ---- the backend's matmul over the emulated cuBLAS ---- */
+
+namespace {
+
+/* A copy of a CPU tensor in the emulated backend's memory (host memory, so
+ * wt_get_flat reads the results). */
+wt_tensor *emu_copy(fixture &f, wt_ctx *ectx, const wt_tensor *h) {
+    wt_tensor *c = wt_contiguous(f.ctx, h);
+    wt_tensor *d = wt_tensor_new(ectx, c->dtype, c->ndim, c->shape);
+    if (d) std::memcpy(d->data, c->data, wt_nbytes(c));
+    return d;
+}
+
+} // namespace
+
+START_TEST(test_emu_backend_matmul) {
+    fixture f(23);
+    const wt_backend *be = wt_emu_kernels::wt_cuda_backend();
+    ck_assert_ptr_nonnull(be);
+    wt_ctx *e = wt_ctx_new_heap(be);
+    const int64_t dims[][3] = {{1, 1, 1}, {1, 64, 7}, {5, 33, 17}, {7, 129, 65}, {3, 2, 300}};
+    const wt_dtype dts[] = {WT_F32, WT_F16, WT_BF16};
+    /* f32 sums in another order; f16/bf16 weights take activations rounded to their type */
+    const double bounds[] = {1e-9, 3e-6, 2e-4};
+    double worst[3] = {0, 0, 0};
+    uint64_t gemms0 = wt_emu::gemms_run();
+    int calls = 0;
+    for (const auto &d : dims) {
+        int64_t M = d[0], K = d[1], N = d[2];
+        for (int t = 0; t < 3; t++) {
+            wt_tensor *a = rand_shape(f, {M, K}, -1.0f, 1.0f);
+            wt_tensor *b = wt_to_dtype(f.ctx, rand_shape(f, {K, N}, -1.0f, 1.0f), dts[t]);
+            wt_tensor *w = wt_to_dtype(f.ctx, rand_shape(f, {N, K}, -1.0f, 1.0f), dts[t]);
+            wt_tensor *ae = emu_copy(f, e, a), *be_ = emu_copy(f, e, b), *we = emu_copy(f, e, w);
+            /* plain, W^T view, transposed activation */
+            worst[t] = std::fmax(worst[t], nmse(wt_matmul(e, ae, be_), wt_matmul(f.ctx, a, b)));
+            worst[t] = std::fmax(worst[t], nmse(wt_linear(e, ae, we, NULL), wt_linear(f.ctx, a, w, NULL)));
+            wt_tensor *at = emu_copy(f, e, wt_transpose(f.ctx, a, 0, 1));
+            worst[t] = std::fmax(worst[t], nmse(wt_matmul(e, wt_transpose(e, at, 0, 1), be_), wt_matmul(f.ctx, a, b)));
+            /* batched: shared weights (one strided-batched call), per-batch
+             * weights, and a broadcast middle dim (a loop of calls) */
+            wt_tensor *ab = rand_shape(f, {2, 3, M, K}, -1.0f, 1.0f), *abe = emu_copy(f, e, ab);
+            wt_tensor *bb = wt_to_dtype(f.ctx, rand_shape(f, {2, 3, K, N}, -1.0f, 1.0f), dts[t]);
+            wt_tensor *bm = wt_to_dtype(f.ctx, rand_shape(f, {2, 1, K, N}, -1.0f, 1.0f), dts[t]);
+            worst[t] = std::fmax(worst[t], nmse(wt_matmul(e, abe, be_), wt_matmul(f.ctx, ab, b)));
+            worst[t] = std::fmax(worst[t], nmse(wt_matmul(e, abe, emu_copy(f, e, bb)), wt_matmul(f.ctx, ab, bb)));
+            worst[t] = std::fmax(worst[t], nmse(wt_matmul(e, abe, emu_copy(f, e, bm)), wt_matmul(f.ctx, ab, bm)));
+            calls += 6;
+        }
+    }
+    uint64_t gemms = wt_emu::gemms_run() - gemms0;
+    ck_assert_msg(wt_ctx_status(e) == WT_OK, "%s", wt_ctx_error(e));
+    ck_assert_int_eq(wt_ctx_status(f.ctx), WT_OK);
+    wt_ctx_free(e);
+    for (int t = 0; t < 3; t++) ck_assert_msg(worst[t] <= bounds[t], "matmul %s nmse %g", wt_dtype_name(dts[t]), worst[t]);
+    /* every product went through the emulated cuBLAS (the broadcast case
+     * loops: 2*3 calls instead of one) */
+    ck_assert_uint_ge(gemms, (uint64_t)calls);
+}
+END_TEST
+
+START_TEST(test_emu_cublas_semantics) {
+    /* column-major C = alpha op(A) op(B) + beta C against a loop written here */
+    float A[6] = {1, 2, 3, 4, 5, 6}; /* 2 x 3, lda 2 */
+    float B[6] = {1, 0, -1, 2, 1, 0}; /* 3 x 2, ldb 3 */
+    float C[4] = {1, 1, 1, 1};
+    cublasHandle_t h;
+    ck_assert_int_eq(cublasCreate(&h), CUBLAS_STATUS_SUCCESS);
+    const float alpha = 2.0f, beta = 0.5f;
+    ck_assert_int_eq(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &alpha, A, 2, B, 3, &beta, C, 2),
+                     CUBLAS_STATUS_SUCCESS);
+    /* A = [[1,3,5],[2,4,6]], B = [[1,2],[0,1],[-1,0]]: AB = [[-4,5],[-4,8]] */
+    ck_assert_float_eq(C[0], 2 * -4.0f + 0.5f);
+    ck_assert_float_eq(C[1], 2 * -4.0f + 0.5f);
+    ck_assert_float_eq(C[2], 2 * 5.0f + 0.5f);
+    ck_assert_float_eq(C[3], 2 * 8.0f + 0.5f);
+    /* op T on both: C = A^T B^T is 3 x 3 */
+    float C2[9];
+    std::memset(C2, 0xff, sizeof C2); /* NaN: beta 0 must not read it */
+    const float zero = 0.0f, one = 1.0f;
+    ck_assert_int_eq(cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_T, 3, 3, 2, &one, A, 2, B, 3, &zero, C2, 3),
+                     CUBLAS_STATUS_SUCCESS);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            float want = 0;
+            for (int l = 0; l < 2; l++) want += A[l + i * 2] * B[j + l * 3];
+            ck_assert_float_eq(C2[i + j * 3], want);
+        }
+    /* a leading dimension smaller than the rows is refused */
+    ck_assert_int_eq(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, A, 1, B, 3, &zero, C, 2),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    /* mixed input types are refused (cuBLAS wants one) */
+    ck_assert_int_eq(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, A, CUDA_R_32F, 2, B, CUDA_R_16F, 3,
+                                  &zero, C, CUDA_R_32F, 2, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                     CUBLAS_STATUS_NOT_SUPPORTED);
+    /* a GEMM on a capturing stream is recorded, not run */
+    cudaStream_t s;
+    cudaStreamCreate(&s);
+    cublasSetStream(h, s);
+    cudaGraph_t g = NULL;
+    float C3[4] = {0, 0, 0, 0};
+    ck_assert_int_eq(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
+    ck_assert_int_eq(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, A, 2, B, 3, &zero, C3, 2),
+                     CUBLAS_STATUS_SUCCESS);
+    ck_assert_int_eq(cudaStreamEndCapture(s, &g), cudaSuccess);
+    ck_assert_float_eq(C3[0], 0.0f);
+    cudaGraphExec_t ge;
+    ck_assert_int_eq(cudaGraphInstantiate(&ge, g, 0), cudaSuccess);
+    ck_assert_int_eq(cudaGraphLaunch(ge, s), cudaSuccess);
+    ck_assert_float_eq(C3[0], -4.0f);
+    ck_assert_float_eq(C3[3], 8.0f);
+    cudaGraphExecDestroy(ge);
+    cudaGraphDestroy(g);
+    cudaStreamDestroy(s);
+    cublasDestroy(h);
+}
+END_TEST
+
 /* ---- graph record-and-replay of a streaming step ---- */
 
 namespace {
@@ -698,6 +876,9 @@ int main(void) {
     tcase_add_test(tc, test_emu_conv);
     tcase_add_test(tc, test_emu_codebook_argmin);
     tcase_add_test(tc, test_emu_lstm_cell);
+    tcase_add_test(tc, test_emu_attention);
+    tcase_add_test(tc, test_emu_backend_matmul);
+    tcase_add_test(tc, test_emu_cublas_semantics);
     tcase_add_test(tc, test_emu_graph_replay_equals_eager);
     tcase_add_test(tc, test_emu_capture_rules);
     suite_add_tcase(s, tc);
