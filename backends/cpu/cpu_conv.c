@@ -271,13 +271,15 @@ typedef struct {
 /* Adds Y tile (input steps m0.., columns j0.. = oc*K + k) at t*stride + k*dil - pad. */
 static void convtr_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const float *tile) {
     const convtr_emit_arg *e = arg;
+    int64_t oc = j0 / e->K, k = j0 % e->K; /* stepped along, no division per element */
     for (int ji = 0; ji < nj; ji++) {
-        int64_t oc = (j0 + ji) / e->K, k = (j0 + ji) % e->K;
         float *col = e->out + oc * e->sd1;
-        int64_t base = k * e->dilation - e->padding;
-        for (int mi = 0; mi < mr; mi++) {
-            int64_t o = (m0 + mi) * e->stride + base;
+        int64_t o = m0 * e->stride + k * e->dilation - e->padding;
+        for (int mi = 0; mi < mr; mi++, o += e->stride)
             if (o >= 0 && o < e->To) col[o * e->sd2] += tile[mi * WT_KERN_NR + ji];
+        if (++k == e->K) {
+            k = 0;
+            oc++;
         }
     }
 }

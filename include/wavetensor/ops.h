@@ -206,8 +206,8 @@ wt_tensor *wt_rope_(wt_ctx *ctx, wt_tensor *x, const wt_tensor *pos, float base,
 wt_tensor *wt_conv1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
                      int stride, int pad_left, int pad_right, int dilation, int groups);
 /* PyTorch ConvTranspose1d: x [B, Cin, T] f32, w [Cin, Cout/groups, K] (f32,
- * f16 or bf16, as for wt_conv1d), bias [Cout] f32 or NULL. Output length (T-1)*stride - 2*padding + dilation*(K-1) +
- * output_padding + 1. */
+ * f16 or bf16, as for wt_conv1d), bias [Cout] f32 or NULL. Output length
+ * (T-1)*stride - 2*padding + dilation*(K-1) + output_padding + 1. */
 wt_tensor *wt_conv_transpose1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w,
                                const wt_tensor *bias, int stride, int padding,
                                int output_padding, int dilation, int groups);
