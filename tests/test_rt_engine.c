@@ -312,7 +312,8 @@ static void sleep_until(struct timespec *next, long period_ns) {
  * every output sample, through the overload, must be the input delayed by
  * the latency (bit-exact: same rate, delay processor); underruns are
  * counted during the overload and stop after it; the callback allocates
- * nothing throughout. Headroom (40 ms) keeps a loaded test machine from
+ * nothing throughout, and no thread of the process allocates from the start
+ * of the overload to the end (memory stays flat). Headroom (40 ms) keeps a loaded test machine from
  * causing underruns in the normal phases. */
 static void check_underrun(wt_rt_fallback fb) {
     const int rate = 48000, period = 256, frame = 480;
@@ -331,7 +332,7 @@ static void check_underrun(wt_rt_fallback fb) {
     int n = periods * period;
     float *in = malloc((size_t)n * sizeof(float)), *out = malloc((size_t)n * sizeof(float));
     noise(in, n, 99);
-    uint64_t allocs = 0, blocks = 0, under_at_slow = 0, under_at_quiet = 0;
+    uint64_t allocs = 0, blocks = 0, under_at_slow = 0, under_at_quiet = 0, proc_at_slow = 0;
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (int k = 0; k < periods; k++) {
@@ -340,8 +341,12 @@ static void check_underrun(wt_rt_fallback fb) {
         wt_rt_stats s;
         if (k == slow_from || k == quiet_from) {
             wt_rt_engine_stats(e, &s);
-            if (k == slow_from) under_at_slow = s.underruns;
-            else under_at_quiet = s.underruns;
+            if (k == slow_from) {
+                under_at_slow = s.underruns;
+                proc_at_slow = wt_test_alloc_calls();
+            } else {
+                under_at_quiet = s.underruns;
+            }
         }
         rt_trap t;
         trap_begin(&t);
@@ -349,6 +354,7 @@ static void check_underrun(wt_rt_fallback fb) {
         trap_end(&t, &allocs, &blocks);
         sleep_until(&next, 1000000000L * period / rate);
     }
+    uint64_t proc_at_end = wt_test_alloc_calls();
     wt_rt_stats s;
     wt_rt_engine_stats(e, &s);
     int exact = 0, zero = 0, wrong = 0, first_wrong = -1, tail_wrong = 0;
@@ -361,6 +367,7 @@ static void check_underrun(wt_rt_fallback fb) {
     }
     ck_assert_uint_eq(allocs, 0);
     ck_assert_uint_eq(blocks, 0);
+    ck_assert_uint_eq(proc_at_end, proc_at_slow);
     ck_assert_msg(wrong == 0, "%d samples neither aligned input nor silence, first at %d", wrong,
                   first_wrong);
     ck_assert_uint_eq(under_at_slow, 0);
