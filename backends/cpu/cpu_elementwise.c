@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_iter.h"
+#include "backends/cpu/cpu_math.h"
 #include "backends/cpu/cpu_ops.h"
 
 #define CHUNK 256
@@ -286,9 +287,50 @@ wt_status wt_cpu_copy(wt_tensor *dst, const wt_tensor *src) {
 
 /* ---- unary ---- */
 
-static float gelu_tanh(float x) {
+/* The activations below are straight-line code (no libm call per element),
+ * so the unit-stride loops vectorise; each is accurate to a few f32 ulp. */
+
+/* x Phi(x) with Phi the standard normal CDF (GELU, erf form). Phi is
+ * evaluated so that neither tail cancels: for |x| <= 1.5 as 1/2 + x A(x^2),
+ * and beyond from the upper tail q = Phi(-|x|) = exp(-x^2 / 2) B(u) u with
+ * u = 1/|x| (Phi = q below 0, 1 - q above). A and B are polynomial fits
+ * (Chebyshev interpolation of erf / erfc in long double, relative error
+ * under 2e-7 in f32): A(y) = (Phi(sqrt y) - 1/2) / sqrt y on y in
+ * [0, 2.25], B(u) = Phi(-1/u) exp(1/(2u^2)) / u on u in [1/12, 2/3] in the
+ * variable s = (24u - 9) / 7 mapped to [-1, 1] (u is clamped there: beyond
+ * |x| = 12 the factor exp(-x^2/2) leaves q under 1e-31 anyway). */
+static inline float gelu_erf(float x) {
+    float a = fabsf(x), y = x * x;
+    float pa = 3.989422804e-01f + y * (-6.649038001e-02f + y * (9.973556314e-03f +
+               y * (-1.187325021e-03f + y * (1.154273117e-04f + y * (-9.435032616e-06f +
+               y * (6.585214177e-07f + y * (-3.780303400e-08f + y * 1.385186260e-09f)))))));
+    float near = 0.5f + x * pa;
+    float u = 1.0f / (a > 1.5f ? a : 1.5f);
+    float s = (u > 1.0f / 12 ? u : 1.0f / 12) * (24.0f / 7) - 9.0f / 7;
+    float pb = 3.575763642e-01f + s * (-4.932573370e-02f + s * (-3.175238741e-03f +
+               s * (5.268500239e-03f + s * (-2.088070994e-03f + s * (4.097707932e-04f +
+               s * (8.255602696e-05f + s * (-1.221796812e-04f + s * (5.373151546e-05f +
+               s * -8.696217346e-06f))))))));
+    float q = wt_cpu_exp_nonpos(-0.5f * y) * pb * u;
+    float far = x < 0 ? q : 1.0f - q;
+    return x * (a <= 1.5f ? near : far);
+}
+
+/* 0.5 x (1 + tanh(z)) = x sigmoid(2z): no cancellation for negative x. */
+static inline float gelu_tanh(float x) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    return x * wt_cpu_sigmoid(2.0f * k * (x + 0.044715f * x * x * x));
+}
+
+/* x sigmoid(x) with one division; silu(-inf) is -inf * 0 = NaN as in PyTorch. */
+static inline float silu(float x) {
+    float e = wt_cpu_exp_nonpos(-fabsf(x));
+    return (x >= 0 ? x : x * e) / (1.0f + e);
+}
+
+/* a expm1(x) below 0; NaN passes through. */
+static inline float elu(float x, float a) {
+    return x > 0 ? x : a * wt_cpu_expm1_nonpos(x > 0 ? 0.0f : x);
 }
 
 /* One row: y[i*ys] = op(x[i*xs]). The unit-stride case is written apart so
@@ -308,19 +350,19 @@ static float gelu_tanh(float x) {
 static void unary_row(wt_unary_op op, float *y, int64_t ys, const float *x, int64_t xs, int64_t n,
                       float a) {
     switch (op) {
-    case WT_UNARY_EXP: UNARY_ROW(expf(v)); break;
+    case WT_UNARY_EXP: UNARY_ROW(wt_cpu_exp(v)); break;
     case WT_UNARY_LOG: UNARY_ROW(logf(v)); break;
     case WT_UNARY_SIN: UNARY_ROW(sinf(v)); break;
     case WT_UNARY_COS: UNARY_ROW(cosf(v)); break;
     case WT_UNARY_SQRT: UNARY_ROW(sqrtf(v)); break;
     case WT_UNARY_RSQRT: UNARY_ROW(1.0f / sqrtf(v)); break;
-    case WT_UNARY_TANH: UNARY_ROW(tanhf(v)); break;
-    case WT_UNARY_SIGMOID: UNARY_ROW(1.0f / (1.0f + expf(-v))); break;
+    case WT_UNARY_TANH: UNARY_ROW(wt_cpu_tanh(v)); break;
+    case WT_UNARY_SIGMOID: UNARY_ROW(wt_cpu_sigmoid(v)); break;
     case WT_UNARY_RELU: UNARY_ROW(v > 0.0f ? v : 0.0f); break;
-    case WT_UNARY_ELU: UNARY_ROW(v > 0.0f ? v : a * expm1f(v)); break;
-    case WT_UNARY_GELU_ERF: UNARY_ROW(0.5f * v * (1.0f + erff(v * 0.70710678118654752f))); break;
+    case WT_UNARY_ELU: UNARY_ROW(elu(v, a)); break;
+    case WT_UNARY_GELU_ERF: UNARY_ROW(gelu_erf(v)); break;
     case WT_UNARY_GELU_TANH: UNARY_ROW(gelu_tanh(v)); break;
-    case WT_UNARY_SILU: UNARY_ROW(v / (1.0f + expf(-v))); break;
+    case WT_UNARY_SILU: UNARY_ROW(silu(v)); break;
     case WT_UNARY_ABS: UNARY_ROW(fabsf(v)); break;
     case WT_UNARY_NEG: UNARY_ROW(-v); break;
     case WT_UNARY_SQR: UNARY_ROW(v * v); break;

@@ -1,5 +1,6 @@
-/* Vectorisable f32 kernels shared by the CPU ops (softmax, attention): exp of
- * a non-positive argument and lane-parallel sums, maxima and dot products.
+/* Vectorisable f32 kernels shared by the CPU ops (softmax, attention,
+ * activations): exp, expm1 of a non-positive argument, tanh, and
+ * lane-parallel sums, maxima and dot products.
  * Owns: arithmetic on caller-owned arrays only; never allocates, never calls
  * libm per element (a call per element defeats the vectoriser). */
 #ifndef WT_CPU_MATH_H
@@ -29,6 +30,66 @@ static inline float wt_cpu_exp_nonpos(float x_in) {
     float two_k;
     memcpy(&two_k, &bits, sizeof two_k);
     return x_in == x_in ? p * two_k : x_in;
+}
+
+/* 2^k for an integer-valued k in [-127, 127] built in the exponent bits
+ * (k = -127 gives +0). */
+static inline float wt_cpu_pow2i(float k) {
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* exp(x) for any x, as wt_cpu_exp_nonpos but with 2^k applied as two
+ * factors, so k may reach 128 (overflow to +inf past 88.72) and -150
+ * (denormal results below -87.3, rounded once). NaN gives NaN. */
+static inline float wt_cpu_exp(float x_in) {
+    float x = x_in > -103.0f ? (x_in < 89.0f ? x_in : 89.0f) : -103.0f;
+    const float magic = 12582912.0f;
+    float k = (x * 1.44269504088896341f + magic) - magic;
+    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 +
+              r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    int32_t ki = (int32_t)k, k1 = ki / 2, k2 = ki - k1; /* each in [-76, 64] */
+    int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
+    float f1, f2;
+    memcpy(&f1, &b1, sizeof f1);
+    memcpy(&f2, &b2, sizeof f2);
+    return x_in == x_in ? p * f1 * f2 : x_in;
+}
+
+/* expm1(x) = exp(x) - 1 for x <= 0 (-INFINITY gives -1), accurate to a few
+ * ulp relative also near 0 where exp(x) - 1 would cancel: with x = k ln2 + r
+ * as in wt_cpu_exp_nonpos, expm1(x) = 2^k expm1(r) + (2^k - 1), where
+ * 2^k - 1 is exact and expm1(r) = r + r^2 (1/2 + r/6 + ...) is the Taylor
+ * polynomial to r^9 (truncation under 2e-9 relative for |r| <= ln2/2). For
+ * |x| < ln2/2, k = 0 and r = x exactly. NaN gives NaN. */
+static inline float wt_cpu_expm1_nonpos(float x_in) {
+    float x = x_in > -88.0f ? x_in : -88.0f;
+    const float magic = 12582912.0f;
+    float k = (x * 1.44269504088896341f + magic) - magic;
+    float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float q = 0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 +
+              r * (1.0f / 5040 + r * (1.0f / 40320 + r * (1.0f / 362880)))))));
+    float em1 = r + r * r * q;
+    float two_k = wt_cpu_pow2i(k);
+    return x_in == x_in ? two_k * em1 + (two_k - 1.0f) : x_in;
+}
+
+/* tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x: no
+ * cancellation near 0, exactly +-1 for large |x|, NaN for NaN. */
+static inline float wt_cpu_tanh(float x) {
+    float t = wt_cpu_expm1_nonpos(-2.0f * fabsf(x));
+    float y = -t / (2.0f + t);
+    return x < 0 ? -y : y;
+}
+
+/* 1 / (1 + exp(-x)) from e = exp(-|x|) <= 1 (no overflow): 1 / (1 + e) for
+ * x >= 0, e / (1 + e) below. NaN gives NaN. */
+static inline float wt_cpu_sigmoid(float x) {
+    float e = wt_cpu_exp_nonpos(-fabsf(x));
+    return (x >= 0 ? 1.0f : e) / (1.0f + e);
 }
 
 /* Reductions in WT_CPU_LANES partial results, which the compiler keeps in
