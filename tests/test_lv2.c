@@ -8,7 +8,11 @@
  * given as saved state, and a JACK client here plays and records. Each
  * output must equal the model run directly (streaming, no engine) on the
  * same input once shifted by the latency the plugin reported, and match the
- * reference streamer's golden output within the golden tolerance.
+ * reference streamer's golden output within the golden tolerance; in jalv
+ * the input is preceded by the whole periods of silence the plugin ran on
+ * before it. In jalv, jack_iodelay measures the round trip through the
+ * denoiser set fully dry: the reported latency plus the one period JACK
+ * adds to close the loop.
  *
  * In process (the plugin objects are linked into this test, so the
  * linker-wrapped malloc sees the plugin's allocations): run() allocates,
@@ -134,45 +138,83 @@ static void golden_free(golden *g) {
 /* The same model run directly: Demucs streaming over the whole input (what
  * a stream without end has produced), or Mimi encode -> decode frame by
  * frame with k codebooks. Returns the samples produced. */
-static int64_t direct_denoise(const golden *g, float **out) {
+static wt_demucs *load_denoise_model(void) {
     char cfg_path[1024], w[1024];
     denoise_paths(cfg_path, w);
     wt_demucs_config cfg;
     ck_assert_int_eq(wt_demucs_config_load(cfg_path, &cfg), WT_OK);
     wt_demucs *m = wt_demucs_new(&cfg, w, WT_F32);
     ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+/* One stream from a fresh state over x[0..n), fed in chunks of `chunk`;
+ * stops early (returning what it has) once its output so far differs from
+ * `expect` at an index >= `from` (NULL: never). */
+static int64_t stream_denoise(wt_demucs *m, const float *x, int64_t n, int64_t chunk, float **out,
+                              const float *expect, int64_t from) {
     wt_demucs_stream *s = wt_demucs_stream_new(m, 0.0f, 1);
     ck_assert_ptr_nonnull(s);
     wt_demucs_stream_set_threads(s, 1);
-    int64_t cap = wt_demucs_stream_out_count(s, g->n);
+    int64_t cap = wt_demucs_stream_out_count(s, n);
     *out = calloc((size_t)cap + 1, sizeof(float));
     int64_t got = 0;
-    ck_assert_int_eq(wt_demucs_stream_feed(s, g->in, g->n, *out, cap, &got), WT_OK);
+    bool same = true;
+    for (int64_t t = 0; t < n && same; t += chunk) {
+        int64_t len = n - t < chunk ? n - t : chunk, k = 0;
+        ck_assert_int_eq(wt_demucs_stream_feed(s, x + t, len, *out + got, cap - got, &k), WT_OK);
+        for (int64_t i = got > from ? got : from; expect && i < got + k; i++)
+            same = same && (*out)[i] == expect[i];
+        got += k;
+    }
     wt_demucs_stream_free(s);
+    return got;
+}
+
+static int64_t direct_denoise(const golden *g, float **out) {
+    wt_demucs *m = load_denoise_model();
+    int64_t got = stream_denoise(m, g->in, g->n, g->n, out, NULL, 0);
     wt_demucs_free(m);
     return got;
 }
 
-static int64_t direct_codec(const golden *g, int k, float **out) {
+static wt_mimi *load_codec_model(void) {
     char cfg_path[1024], w[1024];
     codec_paths(cfg_path, w);
     wt_mimi_config mc;
     ck_assert_int_eq(wt_mimi_config_load(cfg_path, &mc), WT_OK);
     wt_mimi *mm = wt_mimi_load(&mc, w, WT_F32);
     ck_assert_ptr_nonnull(mm);
+    return mm;
+}
+
+/* Encode -> decode frame by frame with k codebooks from a fresh state over
+ * x[0..n); stops early like stream_denoise. */
+static int64_t stream_codec(wt_mimi *mm, int k, const float *x, int64_t n, float **out,
+                            const float *expect, int64_t from) {
     wt_mimi_encoder_stream *enc = wt_mimi_encoder_stream_new(mm, 1, k, 1);
     wt_mimi_decoder_stream *dec = wt_mimi_decoder_stream_new(mm, 1, k, 1);
+    ck_assert_ptr_nonnull(enc);
     ck_assert_ptr_nonnull(dec);
-    *out = calloc((size_t)g->n, sizeof(float));
+    *out = calloc((size_t)n + 1, sizeof(float));
     int64_t codes[64], f = 0;
-    for (; f + 1920 <= g->n; f += 1920) {
-        ck_assert_int_eq(wt_mimi_encoder_stream_step(enc, g->in + f, NULL, codes), WT_OK);
+    bool same = true;
+    for (; f + 1920 <= n && same; f += 1920) {
+        ck_assert_int_eq(wt_mimi_encoder_stream_step(enc, x + f, NULL, codes), WT_OK);
         ck_assert_int_eq(wt_mimi_decoder_stream_step(dec, codes, NULL, *out + f), WT_OK);
+        for (int64_t i = f > from ? f : from; expect && i < f + 1920; i++)
+            same = same && (*out)[i] == expect[i];
     }
     wt_mimi_encoder_stream_free(enc);
     wt_mimi_decoder_stream_free(dec);
-    wt_mimi_free(mm);
     return f;
+}
+
+static int64_t direct_codec(const golden *g, int k, float **out) {
+    wt_mimi *mm = load_codec_model();
+    int64_t got = stream_codec(mm, k, g->in, g->n, out, NULL, 0);
+    wt_mimi_free(mm);
+    return got;
 }
 
 /* Compares y[lat + i] with want[i] (exactly) and ref[i] (tolerance) for
@@ -652,6 +694,60 @@ static void write_state_dir(const char *dir, const char *uri, const char *weight
     fclose(f);
 }
 
+/* The stream the plugin in jalv saw is known up to one count: K silent
+ * samples (its input unconnected, then our player's silence; JACK refuses
+ * connections to a client before it is active, so some cycles always run
+ * first), then the input, then silence. The plugin runs once per JACK
+ * cycle, from a cycle start, and our input starts at a cycle start, so K is
+ * a whole number of periods, at most the frames from just before jalv was
+ * started to our first sample (`bound`). The model run directly on that
+ * stream, for each such K, must equal y (the recording from our first
+ * sample, shifted by the reported latency) sample for sample for exactly
+ * one K: the model state (the denoiser's LSTM and running variance,
+ * counted in frames; the codec's transformer and convolution histories)
+ * and the frame phase depend on K, so a wrong K does not match. */
+static void jalv_exact(const char *uri, const golden *g, const float *y, int64_t ny, int lat,
+                       uint32_t bound) {
+    enum { PERIOD = 256 };
+    bool denoise = !strcmp(uri, DENOISE_URI);
+    wt_demucs *m = denoise ? load_denoise_model() : NULL;
+    wt_mimi *mm = denoise ? NULL : load_codec_model();
+    int64_t n_max = (int64_t)bound + g->n;
+    float *x = calloc((size_t)n_max, sizeof(float));
+    /* y[lat + i] answers stream sample k + i: expect[k + i] = y[lat + i] */
+    float *expect = calloc((size_t)n_max + (size_t)ny, sizeof(float));
+    int matches = 0;
+    int64_t k_match = -1, n_cmp = 0;
+    for (int64_t k = 0; k <= (int64_t)bound; k += PERIOD) {
+        memset(x, 0, (size_t)k * sizeof(float));
+        memcpy(x + k, g->in, (size_t)g->n * sizeof(float));
+        memcpy(expect + k, y + lat, (size_t)(ny - lat) * sizeof(float));
+        float *out;
+        /* a wrong K shows within the first chunks of the input: stop there */
+        int64_t got = denoise ? stream_denoise(m, x, k + g->n, 2048, &out, expect, k)
+                              : stream_codec(mm, 8, x, k + g->n, &out, expect, k);
+        int64_t n = got - k < ny - lat ? got - k : ny - lat;
+        bool same = n > g->rate;
+        for (int64_t i = 0; same && i < n; i++) same = y[lat + i] == out[k + i];
+        free(out);
+        if (same) {
+            matches++;
+            k_match = k;
+            n_cmp = n;
+        }
+    }
+    free(x);
+    free(expect);
+    wt_demucs_free(m);
+    wt_mimi_free(mm);
+    fprintf(stderr,
+            "test_lv2: jalv %s: equals the model run directly on %lld silent samples (%lld "
+            "periods, of %u possible frames) + the input, %lld samples exact; %d K match\n",
+            uri, (long long)k_match, (long long)(k_match / PERIOD), bound, (long long)n_cmp, matches);
+    ck_assert_msg(matches == 1, "jalv %s: %d silent-prefix lengths in 0..%u make the output "
+                  "equal the model run directly (want exactly 1)", uri, matches, bound);
+}
+
 static void jalv_case(const char *uri, golden *g, const float *want, const char *label) {
     char name[64], rate[16], out[1024], err[1024], state[1024];
     server_name(name, sizeof name);
@@ -684,6 +780,8 @@ static void jalv_case(const char *uri, golden *g, const float *want, const char 
     /* Free-wheeling: run() waits for the model, so a loaded machine cannot
      * turn a late step into dry fill (live mode: test_run_allocates_locks_nothing). */
     char *argv[] = {"jalv", "-x", "-n", "wt_plug", "-c", "freewheel=1", "-l", state, (char *)uri, NULL};
+    /* jalv's plugin runs from a JACK cycle after this frame */
+    uint32_t before_jalv = jack_frame_time(c);
     pid_t jalv = spawn(argv, tmp_path(out, "jalv.out"), tmp_path(err, "jalv.err"), &in_fd);
 
     recorder r = {.x = g->in, .n = g->n, .cap = g->n + g->rate, .pc = c, .rc = c2};
@@ -728,14 +826,14 @@ static void jalv_case(const char *uri, golden *g, const float *want, const char 
     int lat = (int)range.max;
     ck_assert_int_gt(lat, 0);
     ck_assert_int_eq(range.min, range.max);
-    /* The plugin has streamed silence for an unknown time before our input
+    /* The plugin has streamed silence for some cycles before our input
      * arrives (jalv runs it from its start), so the model state and, for
-     * the codec, the frame phase differ from a run from a fresh state:
-     * exact equality is not expected here (lv2apply and lv2proc show it).
-     * What must hold: the reported latency is the one the plugin plans for
-     * JACK's period, the output is the model's (not dry), and for the
-     * denoiser the best alignment with the direct run is the reported
-     * latency. */
+     * the codec, the frame phase differ from a run from a fresh state on
+     * our input alone. What must hold: the reported latency is the one the
+     * plugin plans for JACK's period, the output is the model's (not dry),
+     * for the denoiser the best alignment with the direct run is the
+     * reported latency, and the output equals the model run directly on
+     * the silence + our input exactly (jalv_exact). */
     set_golden_env();
     ck_assert_int_eq(lat, planned_latency(uri, g->rate, 256));
     double err_at = 0, best = INFINITY;
@@ -758,6 +856,7 @@ static void jalv_case(const char *uri, golden *g, const float *want, const char 
         ck_assert_int_eq(best_lag, lat);
         ck_assert_double_lt(err_at, 0.1 * dry);
     }
+    jalv_exact(uri, g, r.y, r.cap, lat, (uint32_t)(atomic_load(&r.start) - before_jalv));
     free(r.y);
 }
 
@@ -782,6 +881,117 @@ START_TEST(test_jalv_dummy_jack_codec_from_state) {
     jalv_case(CODEC_URI, &g, want, "jalv codec");
     free(want);
     golden_free(&g);
+}
+END_TEST
+
+/* The latest readings jack_iodelay printed ("<frames> frames <ms> ms total
+ * roundtrip latency"), at most `max`; returns how many. */
+static int iodelay_readings(const char *path, double *v, int max) {
+    char *text = read_text(path);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        double frames;
+        if (!strstr(line, "total roundtrip latency") || sscanf(line, "%lf", &frames) != 1) continue;
+        if (n == max) {
+            memmove(v, v + 1, (size_t)(max - 1) * sizeof *v);
+            n--;
+        }
+        v[n++] = frames;
+    }
+    free(text);
+    return n;
+}
+
+/* jack_iodelay measures the latency jalv's plugin reports: the denoiser
+ * fully dry is the input delayed by exactly its reported latency (it mixes
+ * the input through a delay line of that length), so the tones jack_iodelay
+ * sends through it come back whole. Its loop jack_delay:out -> plugin ->
+ * jack_delay:in is a cycle in the JACK graph, which JACK breaks with one
+ * period of delay: the round trip is the latency plus one period. The
+ * server free-wheels while measuring (every client runs every cycle, in
+ * graph order, with no deadline), so a loaded machine cannot shift it. */
+START_TEST(test_jalv_jack_iodelay_measures_reported_latency) {
+    if (!hosts_ok("jalv") || !hosts_ok("jackd") || !hosts_ok("jack_iodelay") || !hosts_ok("stdbuf"))
+        return;
+    enum { RATE = 16000, PERIOD = 256 };
+    char name[64], out[1024], err[1024], iod[1024], state[1024], rate[16], period[16];
+    server_name(name, sizeof name);
+    snprintf(rate, sizeof rate, "%d", RATE);
+    snprintf(period, sizeof period, "%d", PERIOD);
+    jack_set_error_function(quiet);
+    jack_set_info_function(quiet);
+    char *jargv[] = {"jackd", "-n", name, "-d", "dummy", "-r", rate, "-p", period, NULL};
+    pid_t jackd = spawn(jargv, NULL, NULL, NULL);
+    jack_client_t *c = NULL;
+    for (int t = 0; t < 200 && !c; t++) {
+        usleep(50000);
+        jack_status_t js;
+        c = jack_client_open("wt_lv2_ctl", JackNoStartServer | JackServerName, &js, name);
+    }
+    ck_assert_msg(c != NULL, "jackd -d dummy did not start");
+    ck_assert_int_eq(jack_activate(c), 0);
+
+    char cfg[1024], w[1024];
+    denoise_paths(cfg, w);
+    write_state_dir(tmp_path(state, "state"), DENOISE_URI, w, cfg);
+    unsetenv("WT_LV2_DENOISE_WEIGHTS");
+    setenv("JACK_DEFAULT_SERVER", name, 1);
+    int in_fd = -1;
+    char *argv[] = {"jalv", "-x", "-n", "wt_plug", "-c", "mix=0", "-l", state, DENOISE_URI, NULL};
+    pid_t jalv = spawn(argv, tmp_path(out, "jalv.out"), tmp_path(err, "jalv.err"), &in_fd);
+    /* line-buffered: its readings reach the file as it prints them */
+    char *iargv[] = {"stdbuf", "-oL", "jack_iodelay", NULL};
+    pid_t iodelay = spawn(iargv, tmp_path(iod, "iodelay.out"), NULL, NULL);
+    bool ports = false;
+    for (int t = 0; t < 1200 && !ports; t++) {
+        usleep(25000);
+        ports = jack_port_by_name(c, "wt_plug:in") && jack_port_by_name(c, "wt_plug:out") &&
+                jack_port_by_name(c, "jack_delay:in") && jack_port_by_name(c, "jack_delay:out");
+    }
+    char *errs = read_text(err);
+    ck_assert_msg(ports, "jalv or jack_iodelay did not register its ports: %s", errs);
+    free(errs);
+    ck_assert_int_eq(jack_connect(c, "jack_delay:out", "wt_plug:in"), 0);
+    ck_assert_int_eq(jack_connect(c, "wt_plug:out", "jack_delay:in"), 0);
+    ck_assert_int_eq(jack_set_freewheel(c, 1), 0);
+    /* jack_iodelay prints a reading a few times a second once it has
+     * locked on; the last three must agree (the first may be mid-lock). */
+    double v[3] = {0};
+    int n = 0;
+    bool stable = false;
+    for (int t = 0; t < 1200 && !stable; t++) { /* 60 s at most */
+        usleep(50000);
+        n = iodelay_readings(iod, v, 3);
+        stable = n == 3 && v[0] == v[1] && v[1] == v[2];
+    }
+    /* the latency jalv told JACK (jalv 1.6 puts it on the input port) */
+    jack_recompute_total_latencies(c);
+    jack_latency_range_t r_in, r_out;
+    jack_port_get_latency_range(jack_port_by_name(c, "wt_plug:in"), JackCaptureLatency, &r_in);
+    jack_port_get_latency_range(jack_port_by_name(c, "wt_plug:out"), JackCaptureLatency, &r_out);
+    jack_latency_range_t range = r_out.max > 0 ? r_out : r_in;
+    jack_set_freewheel(c, 0);
+    stop_child(iodelay);
+    close(in_fd);
+    stop_child(jalv);
+    jack_deactivate(c);
+    jack_client_close(c);
+    stop_child(jackd);
+    char *text = read_text(iod);
+    ck_assert_msg(stable, "jack_iodelay gave no stable reading in 60 s: %s", text);
+    free(text);
+    set_golden_env();
+    int lat = planned_latency(DENOISE_URI, RATE, PERIOD);
+    fprintf(stderr,
+            "test_lv2: jalv + jack_iodelay denoise dry, %d Hz period %d: plugin reports %d frames "
+            "(JACK port %u), round trip %.3f = %d + one period\n",
+            RATE, PERIOD, lat, range.max, v[2], (int)v[2] - PERIOD);
+    ck_assert_int_gt(lat, 0);
+    ck_assert_int_eq((int)range.max, lat);
+    /* jack_iodelay prints 3 decimals: the reading is this integer exactly */
+    ck_assert_msg(fabs(v[2] - (double)(lat + PERIOD)) < 5e-4,
+                  "jack_iodelay round trip %.3f frames, want reported latency %d + period %d", v[2],
+                  lat, PERIOD);
 }
 END_TEST
 
@@ -1046,6 +1256,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_lv2bench_runs_both);
     tcase_add_test(tc, test_jalv_dummy_jack_denoise_from_state);
     tcase_add_test(tc, test_jalv_dummy_jack_codec_from_state);
+    tcase_add_test(tc, test_jalv_jack_iodelay_measures_reported_latency);
     tcase_add_test(tc, test_lv2apply_bad_weights_passes_dry);
     tcase_add_test(tc, test_run_allocates_locks_nothing);
     tcase_add_test(tc, test_bad_model_passes_dry);
