@@ -1236,6 +1236,68 @@ START_TEST(test_block_and_rate_changes_between_activations) {
 }
 END_TEST
 
+/* Bypass (lv2:enabled) is click-free: switching it off mid-stream moves the
+ * output from the wet signal to the input delayed by the latency along a
+ * linear 20 ms ramp, sample by sample, then stays exactly dry; switching it
+ * back on ramps the other way. The expected output is computed here from
+ * that rule, an all-wet render of a second instance, and the input. */
+START_TEST(test_bypass_ramps_without_click) {
+    set_golden_env();
+    golden g = load_denoise_golden();
+    const int block = 256, ramp = g.rate / 50; /* 20 ms */
+    int64_t n = g.n;
+    inst w, b;
+    inst_open(&w, DENOISE_URI, g.rate, NULL);
+    inst_open(&b, DENOISE_URI, g.rate, NULL);
+    w.freewheel = b.freewheel = 1;
+    w.d->activate(w.h);
+    b.d->activate(b.h);
+    float *wet = render(&w, g.in, n, block);
+    int lat = (int)b.latency;
+    int64_t off_at = 40 * block, on_at = 80 * block; /* block starts */
+    float *y = calloc((size_t)n, sizeof(float));
+    for (int64_t t = 0; t < n; t += block) {
+        b.enabled = (t >= off_at && t < on_at) ? 0.0f : 1.0f;
+        int len = n - t < block ? (int)(n - t) : block;
+        inst_run(&b, g.in + t, y + t, len);
+    }
+    double worst = 0, worst_jump = 0, signal_jump = 0;
+    int64_t worst_at = -1;
+    float gain = 1.0f, step = 1.0f / (float)ramp;
+    for (int64_t t = 0; t < n; t++) {
+        float target = (t >= off_at && t < on_at) ? 0.0f : 1.0f;
+        if (gain < target) gain = fminf(gain + step, target);
+        else if (gain > target) gain = fmaxf(gain - step, target);
+        float dry = t >= lat ? g.in[t - lat] : 0.0f;
+        double want = (double)gain * wet[t] + (1.0 - gain) * dry;
+        double err = fabs(want - y[t]);
+        if (err > worst) {
+            worst = err;
+            worst_at = t;
+        }
+        if (t > 0) {
+            float dry1 = t - 1 >= lat ? g.in[t - 1 - lat] : 0.0f;
+            worst_jump = fmax(worst_jump, fabs((double)y[t] - y[t - 1]));
+            signal_jump = fmax(signal_jump, fmax(fabs((double)wet[t] - wet[t - 1]), fabs((double)dry - dry1)));
+        }
+    }
+    w.d->deactivate(w.h);
+    b.d->deactivate(b.h);
+    inst_close(&w);
+    inst_close(&b);
+    ck_assert_msg(lat > 0 && lat < off_at, "latency %d", lat);
+    ck_assert_msg(worst < 1e-6, "bypass output off the 20 ms ramp rule by %g at sample %lld", worst,
+                  (long long)worst_at);
+    /* no step larger than the signals' own steps plus one ramp increment of
+     * their difference: nothing a listener would hear as a click */
+    ck_assert_msg(worst_jump <= signal_jump + 2.0 / ramp + 1e-6, "jump %g vs signal %g", worst_jump,
+                  signal_jump);
+    free(wet);
+    free(y);
+    golden_free(&g);
+}
+END_TEST
+
 /* Each test (a forked child) has its own folder; removed after it. */
 static void remove_tmp(void) {
     if (!g_tmp[0]) return;
@@ -1262,6 +1324,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_bad_model_passes_dry);
     tcase_add_test(tc, test_state_restores_weights_path);
     tcase_add_test(tc, test_block_and_rate_changes_between_activations);
+    tcase_add_test(tc, test_bypass_ramps_without_click);
     suite_add_tcase(s, tc);
     return s;
 }
