@@ -16,6 +16,7 @@
 
 #include "wavetensor/demucs.h"
 #include "wt_test.h"
+#include "wt_test_proc.h"
 
 static const char *const CASES[] = {"tiny-noisy", "small-h12-noisy"};
 enum { N_CASES = 2 };
@@ -29,19 +30,6 @@ typedef struct golden {
     float *noisy;
     int64_t T;
 } golden;
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
 
 /* A float tensor of io.safetensors as a new array (numel in *n). */
 static float *io_f32(const golden *g, const char *name, int64_t *n) {
@@ -90,7 +78,7 @@ static void golden_open(golden *g, int i) {
     snprintf(rel, sizeof rel, "demucs/%s", CASES[i]);
     wt_test_golden(g->dir, sizeof g->dir, rel);
     snprintf(path, sizeof path, "%s/case.json", g->dir);
-    char *text = read_text(path);
+    char *text = wt_test_read_text(path);
     ck_assert_msg(text != NULL, "cannot read %s", path);
     g->meta = cJSON_Parse(text);
     free(text);
@@ -485,7 +473,7 @@ static int run_cli(const char *args, char *err, size_t n) {
     snprintf(errf, sizeof errf, "%s/stderr.txt", g_tmp);
     snprintf(cmd, sizeof cmd, "%s %s 2>%s >/dev/null", cli, args, errf);
     int rc = system(cmd);
-    char *text = read_text(errf);
+    char *text = wt_test_read_text(errf);
     snprintf(err, n, "%s", text ? text : "");
     free(text);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -643,7 +631,7 @@ START_TEST(test_cli_bad_input) {
     snprintf(args, sizeof args, "denoise %s/notes.wav -o %s --weights %s --config %s", g_tmp, out,
              w, cfg);
     ck_assert_int_eq(run_cli(args, err, sizeof err), 1);
-    char *kept = read_text(out);
+    char *kept = wt_test_read_text(out);
     ck_assert_str_eq(kept, "keep");
     free(kept);
     golden_close(&g);

@@ -12,28 +12,13 @@
 
 #include "wavetensor/llama.h"
 #include "wt_test.h"
+#include "wt_test_proc.h"
 
 /* ---- golden data access ---- */
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    if (buf) buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static cJSON *load_json(const char *rel) {
     char path[1024];
-    char *text = read_text(wt_test_golden(path, sizeof path, rel));
+    char *text = wt_test_read_text(wt_test_golden(path, sizeof path, rel));
     ck_assert_msg(text != NULL, "cannot read %s", path);
     cJSON *j = cJSON_Parse(text);
     free(text);
@@ -334,7 +319,8 @@ static const char *tmp_path(char *buf, size_t n, const char *name) {
 /* The stories260K config with one key replaced. */
 static wt_status config_with(const char *key, const char *value, wt_llama_config *cfg) {
     char path[1024];
-    char *text = read_text(wt_test_golden(path, sizeof path, "llama/stories260K/config.json"));
+    char *text =
+        wt_test_read_text(wt_test_golden(path, sizeof path, "llama/stories260K/config.json"));
     cJSON *j = cJSON_Parse(text);
     free(text);
     cJSON_ReplaceItemInObject(j, key, cJSON_Parse(value));
@@ -611,8 +597,8 @@ static int run_cli(const char *args, char **out, char **err) {
     /* redirections first: some cases end in a shell comment */
     snprintf(cmd, sizeof cmd, "'%s' >'%s' 2>'%s' %s", cli, o, e, args);
     int st = system(cmd);
-    *out = read_text(o);
-    *err = read_text(e);
+    *out = wt_test_read_text(o);
+    *err = wt_test_read_text(e);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -679,7 +665,8 @@ START_TEST(test_cli_errors) {
         free(err);
     }
     /* a config whose hidden size does not match the weights */
-    char cfg[512], *text = read_text(wt_test_golden(args, sizeof args, "llama/stories260K/config.json"));
+    char cfg[512];
+    char *text = wt_test_read_text(wt_test_golden(args, sizeof args, "llama/stories260K/config.json"));
     ck_assert_ptr_nonnull(text);
     cJSON *j = cJSON_Parse(text);
     free(text);

@@ -661,11 +661,15 @@ static int rec_process(jack_nframes_t nf, void *arg) {
 
 static void quiet(const char *m) { (void)m; }
 
-/* A server name per build tree (JACK keeps a small table of names). */
+/* A server name per build tree and test process: a server left behind by a
+ * failed test (its child exits at the failed assertion, the server lives in
+ * its own process group) must not block the next test from starting one.
+ * These tests stop their servers with SIGTERM, which frees JACK's table
+ * entry, so unique names do not fill the table. */
 static void server_name(char *buf, size_t n) {
     uint32_t h = 2166136261u;
     for (const char *p = WT_BINARY_DIR; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    snprintf(buf, n, "wt_lv2_%08x", h);
+    snprintf(buf, n, "wt_lv2_%08x_%ld", h, (long)getpid());
 }
 
 /* The model path goes in as a saved state (the state file jalv -l reads). */

@@ -14,6 +14,7 @@
 #include "wavetensor/mimi.h"
 #include "wavetensor/tokfile.h"
 #include "wt_test.h"
+#include "wt_test_proc.h"
 
 typedef struct golden {
     wt_mimi_config cfg;
@@ -489,14 +490,9 @@ static int cli(const char *args) {
 }
 
 static int err_has(const char *needle) {
-    char p[128], buf[2048] = {0};
+    char p[128];
     snprintf(p, sizeof p, "%s/err.txt", g_tmp);
-    FILE *f = fopen(p, "rb");
-    if (!f) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
+    return wt_test_file_contains(p, needle);
 }
 
 static int exists(const char *rel) {

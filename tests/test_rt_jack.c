@@ -22,121 +22,40 @@
 #include "wavetensor/safetensors.h"
 #include "wavetensor/tokfile.h"
 #include "wt_test.h"
+#include "wt_test_jack.h"
+#include "wt_test_proc.h"
 
 #define RATE 48000
 #define REC_MAX (RATE * 6)
-
-static bool have_jackd(void) {
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    for (char *dir = strtok(buf, ":"); dir; dir = strtok(NULL, ":")) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/jackd", dir);
-        if (access(p, X_OK) == 0) return true;
-    }
-    return false;
-}
-
-static void msleep(int ms) { usleep((useconds_t)ms * 1000); }
-
-/* Child with stdout/stderr to files (or /dev/null). */
-static pid_t spawn(char *const argv[], const char *out_path, const char *err_path) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, STDOUT_FILENO);
-        dup2(e, STDERR_FILENO);
-        setpgid(0, 0); /* Check's own signals do not reach it */
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* waitpid with a deadline; -1 when it did not exit in time. */
-static int wait_exit(pid_t pid, int timeout_ms, int *status) {
-    for (int t = 0; t < timeout_ms; t += 20) {
-        if (waitpid(pid, status, WNOHANG) == pid) return 0;
-        msleep(20);
-    }
-    return -1;
-}
-
-typedef struct server {
-    char name[64];
-    pid_t pid;
-} server;
-
-static jack_client_t *open_on(const server *s, const char *client) {
-    jack_status_t st;
-    return jack_client_open(client, JackNoStartServer | JackServerName, &st, s->name);
-}
-
-static void quiet(const char *m) { (void)m; }
 
 /* The server name is fixed per build tree: JACK keeps a small table of
  * servers (8) and frees a dead server's entry (after the SIGKILL test) only
  * when a server of the same name registers again; the tests in this suite
  * run one after another, so one name is enough, and two build trees
- * (release, sanitizer) may run at once. */
-static void server_name(char *buf, size_t n) {
-    uint32_t h = 2166136261u; /* FNV-1a of the build directory */
-    for (const char *p = WT_BINARY_DIR; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
-    snprintf(buf, n, "wt_test_%08x", h);
+ * (release, sanitizer) may run at once. Period 256, up to 5 s to answer. */
+static bool start_server_at(wt_test_jack_server *s, const char *rate) {
+    char name[64];
+    wt_test_jack_name_build(name, sizeof name, "wt_test");
+    return wt_test_jack_start(s, name, rate, "256", 5000);
 }
 
-/* Starts a dummy server at RATE, period 256, and waits until it answers. */
-static bool start_server_at(server *s, const char *rate) {
-    jack_set_error_function(quiet);
-    jack_set_info_function(quiet);
-    server_name(s->name, sizeof s->name);
-    char *argv[] = {"jackd", "-n", s->name, "-d", "dummy", "-r", (char *)rate, "-p", "256", NULL};
-    s->pid = spawn(argv, NULL, NULL);
-    for (int t = 0; t < 100; t++) {
-        msleep(50);
-        int st;
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) { /* it gave up (name taken, table full) */
-            s->pid = 0;
-            return false;
-        }
-        jack_client_t *c = open_on(s, "probe");
-        if (c) {
-            jack_client_close(c);
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool start_server(server *s) { return start_server_at(s, "48000"); }
-
-static void stop_server(server *s) {
-    if (s->pid <= 0) return;
-    kill(s->pid, SIGTERM);
-    int st;
-    if (wait_exit(s->pid, 5000, &st)) {
-        kill(s->pid, SIGKILL);
-        waitpid(s->pid, &st, 0);
-    }
-    s->pid = 0;
-}
+static bool start_server(wt_test_jack_server *s) { return start_server_at(s, "48000"); }
 
 /* Runs `wavetensor live passthrough --jack` on the server. */
-static pid_t start_cli(const server *s, const char *model_rate, const char *out, const char *err) {
+static pid_t start_cli(const wt_test_jack_server *s, const char *model_rate, const char *out,
+                       const char *err) {
     const char *cli = getenv("WT_CLI");
     if (!cli) return -1;
     char *argv[] = {(char *)cli, "live", "passthrough", "--jack", "--server", (char *)s->name,
                     "--name", "wt_live", "--model-rate", (char *)model_rate, "--no-status", NULL};
-    return spawn(argv, out, err);
+    return wt_test_spawn(argv, out, err);
 }
 
 /* Waits until the CLI's ports exist (it connected and registered). */
 static bool wait_ports(jack_client_t *c) {
     for (int t = 0; t < 200; t++) {
         if (jack_port_by_name(c, "wt_live:in") && jack_port_by_name(c, "wt_live:out")) return true;
-        msleep(25);
+        wt_test_msleep(25);
     }
     return false;
 }
@@ -181,11 +100,11 @@ static int rec_process(jack_nframes_t n, void *arg) {
     return 0;
 }
 
-static bool probe_open(probe *p, const server *s) {
+static bool probe_open(probe *p, const wt_test_jack_server *s) {
     memset(p, 0, sizeof *p);
     p->rec_buf = calloc(REC_MAX, sizeof(float));
-    p->src_c = open_on(s, "wt_src");
-    p->rec_c = open_on(s, "wt_rec");
+    p->src_c = wt_test_jack_open(s, "wt_src");
+    p->rec_c = wt_test_jack_open(s, "wt_rec");
     if (!p->src_c || !p->rec_c) return false;
     p->src = jack_port_register(p->src_c, "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     p->rec = jack_port_register(p->rec_c, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
@@ -202,27 +121,14 @@ static void probe_close(probe *p) {
     free(p->rec_buf);
 }
 
-static bool file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
-}
-
 /* The CLI connects, its output equals its input delayed by the capture
  * latency it set on its output port, and SIGTERM ends it with status 0.
  * model_rate "48000": no resampling, bit-exact; "24000": through both
  * converters, within the converters' error (see test_rt_engine.c: 1e-3, while
  * a one-sample latency error at 48 kHz shows as >= 1.7e-2 here). */
 static void check_live(const char *model_rate, bool exact) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
-    server s;
+    if (wt_test_jack_missing("test_rt_jack")) return;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
     char out[256], err[256];
     snprintf(out, sizeof out, "/tmp/wt_rt_jack_%d.out", (int)getpid());
@@ -230,26 +136,26 @@ static void check_live(const char *model_rate, bool exact) {
     pid_t cli = start_cli(&s, model_rate, out, err);
     ck_assert_int_gt(cli, 0);
     probe p;
-    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    jack_client_t *ctl = wt_test_jack_open(&s, "wt_ctl");
     bool ports = ctl && wait_ports(ctl);
     bool opened = ports && probe_open(&p, &s);
     jack_latency_range_t lr = {0, 0};
     if (opened) {
-        msleep(300); /* let the latency callback run after the connections */
+        wt_test_msleep(300); /* let the latency callback run after the connections */
         jack_port_get_latency_range(jack_port_by_name(ctl, "wt_live:out"), JackCaptureLatency, &lr);
         /* Freewheel (no deadlines; wavetensor then waits for its model):
          * a loaded test machine cannot drop cycles, so the comparison is
          * exact, not a matter of luck. */
         jack_set_freewheel(ctl, 1);
         atomic_store(&p.recording, true);
-        for (int t = 0; t < 500 && atomic_load(&p.rec_n) < 2 * RATE; t++) msleep(20);
+        for (int t = 0; t < 500 && atomic_load(&p.rec_n) < 2 * RATE; t++) wt_test_msleep(20);
         atomic_store(&p.recording, false);
         jack_set_freewheel(ctl, 0);
-        msleep(200); /* some real-time cycles again before SIGTERM */
+        wt_test_msleep(200); /* some real-time cycles again before SIGTERM */
     }
     kill(cli, SIGTERM);
     int status = 0;
-    int waited = wait_exit(cli, 5000, &status);
+    int waited = wt_test_wait_exit(cli, 5000, &status);
     if (waited) kill(cli, SIGKILL), waitpid(cli, &status, 0);
     /* Compare after the signal's start (plus converter settling) has
      * passed through: the source started before recording began. */
@@ -265,12 +171,12 @@ static void check_live(const char *model_rate, bool exact) {
     }
     if (ctl) jack_client_close(ctl);
     if (opened) probe_close(&p);
-    stop_server(&s);
+    wt_test_jack_stop(&s);
     fprintf(stderr, "test_rt_jack: model rate %s: JACK port latency %d frames, %d samples checked, worst error %g\n",
             model_rate, lat, checked, worst);
     ck_assert_msg(ports, "wavetensor's JACK ports did not appear");
     ck_assert_msg(opened, "test clients could not connect to wavetensor");
-    ck_assert_msg(file_contains(out, "JACK client 'wt_live' at 48000 Hz"), "no start line");
+    ck_assert_msg(wt_test_file_contains(out, "JACK client 'wt_live' at 48000 Hz"), "no start line");
     ck_assert_int_eq(lr.min, lr.max);
     ck_assert_int_gt(lat, 256);
     ck_assert_int_gt(checked, RATE / 2);
@@ -279,7 +185,7 @@ static void check_live(const char *model_rate, bool exact) {
     ck_assert_msg(waited == 0, "wavetensor did not exit within 5 s of SIGTERM");
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 0);
-    ck_assert_msg(file_contains(out, "underruns"), "no summary line");
+    ck_assert_msg(wt_test_file_contains(out, "underruns"), "no summary line");
     unlink(out);
     unlink(err);
 }
@@ -291,32 +197,29 @@ END_TEST
 
 /* jackd killed under the client: a clear error, non-zero exit, no hang. */
 START_TEST(test_server_vanishes) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
-    server s;
+    if (wt_test_jack_missing("test_rt_jack")) return;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
     char out[256], err[256];
     snprintf(out, sizeof out, "/tmp/wt_rt_jack_v%d.out", (int)getpid());
     snprintf(err, sizeof err, "/tmp/wt_rt_jack_v%d.err", (int)getpid());
     pid_t cli = start_cli(&s, "24000", out, err);
-    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    jack_client_t *ctl = wt_test_jack_open(&s, "wt_ctl");
     bool ports = ctl && wait_ports(ctl);
-    msleep(300);
+    wt_test_msleep(300);
     kill(s.pid, SIGKILL);
     int st;
     waitpid(s.pid, &st, 0);
     s.pid = 0;
     int status = 0;
-    int waited = wait_exit(cli, 5000, &status);
+    int waited = wt_test_wait_exit(cli, 5000, &status);
     if (waited) kill(cli, SIGKILL), waitpid(cli, &status, 0);
     if (ctl) jack_client_close(ctl);
     ck_assert(ports);
     ck_assert_msg(waited == 0, "wavetensor hung after jackd died");
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 1);
-    ck_assert_msg(file_contains(err, "wavetensor: JACK server went away"), "no clear message");
+    ck_assert_msg(wt_test_file_contains(err, "wavetensor: JACK server went away"), "no clear message");
     unlink(out);
     unlink(err);
 }
@@ -330,14 +233,14 @@ START_TEST(test_no_server) {
     snprintf(err, sizeof err, "/tmp/wt_rt_jack_n%d.err", (int)getpid());
     char *argv[] = {(char *)cli, "live", "passthrough", "--jack", "--server", "wt_test_no_such_server",
                     "--seconds", "1", NULL};
-    pid_t pid = spawn(argv, NULL, err);
+    pid_t pid = wt_test_spawn(argv, NULL, err);
     int status = 0;
-    int waited = wait_exit(pid, 10000, &status);
+    int waited = wt_test_wait_exit(pid, 10000, &status);
     if (waited) kill(pid, SIGKILL), waitpid(pid, &status, 0);
     ck_assert_int_eq(waited, 0);
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 1);
-    ck_assert(file_contains(err, "wavetensor: no JACK server running"));
+    ck_assert(wt_test_file_contains(err, "wavetensor: no JACK server running"));
     unlink(err);
 }
 END_TEST
@@ -351,28 +254,25 @@ static void mimi_paths(char *cfg, char *w, size_t n) {
  * complete frame, and they are the codes of what it heard (nothing is
  * connected: silence), as Mimi's streaming encoder gives them directly. */
 START_TEST(test_record_survives_sigkill) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
+    if (wt_test_jack_missing("test_rt_jack")) return;
     const char *cli = getenv("WT_CLI");
     ck_assert_ptr_nonnull(cli);
     char cfg[1024], w[1024], tok[256];
     mimi_paths(cfg, w, sizeof cfg);
     snprintf(tok, sizeof tok, "/tmp/wt_rt_rec_%d.wtok", (int)getpid());
-    server s;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
     char *argv[] = {(char *)cli, "record", "-o", tok, "--jack", "--server", s.name, "--name", "wt_live",
                     "--weights", w, "--config", cfg, "--no-status", NULL};
-    pid_t pid = spawn(argv, NULL, NULL);
-    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    pid_t pid = wt_test_spawn(argv, NULL, NULL);
+    jack_client_t *ctl = wt_test_jack_open(&s, "wt_ctl");
     bool ports = ctl && wait_ports(ctl);
-    msleep(1500);
+    wt_test_msleep(1500);
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
     if (ctl) jack_client_close(ctl);
-    stop_server(&s);
+    wt_test_jack_stop(&s);
     ck_assert(ports);
     wt_tok_file f;
     ck_assert_msg(wt_tok_read(tok, &f) == WT_OK, "%s", wt_last_error());
@@ -406,10 +306,7 @@ END_TEST
  * (no resampling): the recorded output is, sample for sample, the streaming
  * decoder's output for those codes, and the command ends by itself. */
 START_TEST(test_play_matches_offline_decode) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
+    if (wt_test_jack_missing("test_rt_jack")) return;
     const char *cli = getenv("WT_CLI");
     ck_assert_ptr_nonnull(cli);
     char cfg[1024], w[1024], io_path[1024], tok[256];
@@ -447,12 +344,12 @@ START_TEST(test_play_matches_offline_decode) {
         ck_assert_int_eq(wt_mimi_decoder_stream_step(dec, frame_codes, NULL, direct + f * 1920), WT_OK);
     }
 
-    server s;
+    wt_test_jack_server s;
     ck_assert_msg(start_server_at(&s, "24000"), "jackd -d dummy did not start");
     probe p;
     memset(&p, 0, sizeof p);
     p.rec_buf = calloc(REC_MAX, sizeof(float));
-    p.rec_c = open_on(&s, "wt_rec");
+    p.rec_c = wt_test_jack_open(&s, "wt_rec");
     ck_assert_ptr_nonnull(p.rec_c);
     p.rec = jack_port_register(p.rec_c, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
     jack_set_process_callback(p.rec_c, rec_process, &p);
@@ -464,14 +361,14 @@ START_TEST(test_play_matches_offline_decode) {
     char *argv[] = {(char *)cli, "play", tok, "--jack", "--server", s.name, "--name", "wt_live",
                     "--out", "wt_rec:in", "--headroom", "200", "--weights", w, "--config", cfg,
                     "--no-status", NULL};
-    pid_t pid = spawn(argv, NULL, NULL);
+    pid_t pid = wt_test_spawn(argv, NULL, NULL);
     int status = 0;
-    int waited = wait_exit(pid, 20000, &status);
+    int waited = wt_test_wait_exit(pid, 20000, &status);
     if (waited) kill(pid, SIGKILL), waitpid(pid, &status, 0);
     atomic_store(&p.recording, false);
     jack_client_close(p.rec_c);
     p.rec_c = NULL;
-    stop_server(&s);
+    wt_test_jack_stop(&s);
     int n = atomic_load(&p.rec_n);
     int r0 = 0, d0 = 0;
     while (r0 < n && p.rec_buf[r0] == 0.0f) r0++;
@@ -498,13 +395,10 @@ END_TEST
  * listed, selected by name, runs and stops cleanly; a device that does not
  * exist is a one-line error and exit 1. */
 START_TEST(test_portaudio_via_jack) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_jack: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
+    if (wt_test_jack_missing("test_rt_jack")) return;
     const char *cli = getenv("WT_CLI");
     ck_assert_ptr_nonnull(cli);
-    server s;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s), "jackd -d dummy did not start");
     setenv("JACK_DEFAULT_SERVER", s.name, 1); /* PortAudio's JACK backend reads it */
     char out[256], err[256];
@@ -512,19 +406,19 @@ START_TEST(test_portaudio_via_jack) {
     snprintf(err, sizeof err, "/tmp/wt_rt_pa_%d.err", (int)getpid());
     char *list[] = {(char *)cli, "devices", NULL};
     int st_list = 0, st_run = 0, st_bad = 0;
-    waitpid(spawn(list, out, err), &st_list, 0);
-    bool listed = file_contains(out, "JACK Audio Connection Kit");
+    waitpid(wt_test_spawn(list, out, err), &st_list, 0);
+    bool listed = wt_test_file_contains(out, "JACK Audio Connection Kit");
     char *run[] = {(char *)cli, "live", "passthrough", "--portaudio", "--in", "system", "--out", "system",
                    "--seconds", "1", "--no-status", NULL};
-    pid_t pid = spawn(run, out, err);
-    int waited = wait_exit(pid, 15000, &st_run);
+    pid_t pid = wt_test_spawn(run, out, err);
+    int waited = wt_test_wait_exit(pid, 15000, &st_run);
     if (waited) kill(pid, SIGKILL), waitpid(pid, &st_run, 0);
-    bool ran = file_contains(out, "PortAudio 'system' -> 'system' at 48000 Hz");
+    bool ran = wt_test_file_contains(out, "PortAudio 'system' -> 'system' at 48000 Hz");
     char *bad[] = {(char *)cli, "live", "passthrough", "--portaudio", "--in", "no such device",
                    "--seconds", "1", NULL};
-    waitpid(spawn(bad, NULL, err), &st_bad, 0);
-    bool bad_msg = file_contains(err, "wavetensor: no PortAudio device matches 'no such device'");
-    stop_server(&s);
+    waitpid(wt_test_spawn(bad, NULL, err), &st_bad, 0);
+    bool bad_msg = wt_test_file_contains(err, "wavetensor: no PortAudio device matches 'no such device'");
+    wt_test_jack_stop(&s);
     ck_assert(WIFEXITED(st_list) && WEXITSTATUS(st_list) == 0);
     ck_assert_msg(listed, "the JACK host API's device is not listed");
     ck_assert_int_eq(waited, 0);
@@ -552,7 +446,7 @@ START_TEST(test_usage_errors) {
         {(char *)cli, "record", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        pid_t pid = spawn(bad[i], NULL, NULL);
+        pid_t pid = wt_test_spawn(bad[i], NULL, NULL);
         int status = 0;
         waitpid(pid, &status, 0);
         ck_assert(WIFEXITED(status));

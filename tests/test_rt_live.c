@@ -35,82 +35,19 @@
 #include "wavetensor/rt_models.h"
 #include "wavetensor/safetensors.h"
 #include "wt_test.h"
+#include "wt_test_jack.h"
+#include "wt_test_proc.h"
 
 /* ---- the JACK server ---- */
 
-static bool have_jackd(void) {
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    for (char *dir = strtok(buf, ":"); dir; dir = strtok(NULL, ":")) {
-        char p[4200];
-        snprintf(p, sizeof p, "%s/jackd", dir);
-        if (access(p, X_OK) == 0) return true;
-    }
-    return false;
-}
-
-static void msleep(int ms) { usleep((useconds_t)ms * 1000); }
-
-static void quiet(const char *m) { (void)m; }
-
-typedef struct server {
+/* Named per process and test (Check forks each test): two build trees may
+ * run this suite at once, and JACK's table of servers is small. Up to 10 s
+ * to answer. */
+static bool start_server(wt_test_jack_server *s, const char *tag, const char *rate,
+                         const char *period) {
     char name[64];
-    pid_t pid;
-} server;
-
-static jack_client_t *open_on(const server *s, const char *client) {
-    jack_status_t st;
-    return jack_client_open(client, JackNoStartServer | JackServerName, &st, s->name);
-}
-
-/* Unique per process and test (Check forks each test): two build trees may
- * run this suite at once, and JACK's table of servers is small. */
-static void server_name(char *buf, size_t n, const char *tag) {
-    snprintf(buf, n, "wt_live_%s_%d", tag, (int)getpid());
-}
-
-static bool start_server(server *s, const char *tag, const char *rate, const char *period) {
-    jack_set_error_function(quiet);
-    jack_set_info_function(quiet);
-    server_name(s->name, sizeof s->name, tag);
-    s->pid = fork();
-    if (s->pid == 0) {
-        int dn = open("/dev/null", O_WRONLY);
-        dup2(dn, STDOUT_FILENO);
-        dup2(dn, STDERR_FILENO);
-        setpgid(0, 0);
-        execlp("jackd", "jackd", "-n", s->name, "-d", "dummy", "-r", rate, "-p", period, (char *)NULL);
-        _exit(127);
-    }
-    for (int t = 0; t < 200; t++) {
-        msleep(50);
-        int st;
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return false;
-        }
-        jack_client_t *c = open_on(s, "probe");
-        if (c) {
-            jack_client_close(c);
-            return true;
-        }
-    }
-    return false;
-}
-
-static void stop_server(server *s) {
-    if (s->pid <= 0) return;
-    kill(s->pid, SIGTERM);
-    int st;
-    for (int t = 0; t < 250; t++, msleep(20))
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return;
-        }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &st, 0);
-    s->pid = 0;
+    wt_test_jack_name_tagged(name, sizeof name, "wt_live", tag);
+    return wt_test_jack_start(s, name, rate, period, 10000);
 }
 
 /* ---- wavetensor's JACK host, in a thread, with a tap on the model input ---- */
@@ -171,7 +108,8 @@ static void *host_thread(void *arg) {
     return NULL;
 }
 
-static void live_start(live *l, const server *s, const wt_rt_processor *model, int64_t seen_cap) {
+static void live_start(live *l, const wt_test_jack_server *s, const wt_rt_processor *model,
+                       int64_t seen_cap) {
     l->t.inner = *model;
     l->t.cap = seen_cap;
     l->t.seen = calloc((size_t)seen_cap, sizeof(float));
@@ -230,14 +168,14 @@ static int rec_process(jack_nframes_t nf, void *arg) {
 static bool wait_ports(jack_client_t *c) {
     for (int t = 0; t < 400; t++) {
         if (jack_port_by_name(c, "wt_live:in") && jack_port_by_name(c, "wt_live:out")) return true;
-        msleep(25);
+        wt_test_msleep(25);
     }
     return false;
 }
 
-static bool probe_open(probe *p, const server *s) {
-    p->src_c = open_on(s, "wt_src");
-    p->rec_c = open_on(s, "wt_rec");
+static bool probe_open(probe *p, const wt_test_jack_server *s) {
+    p->src_c = wt_test_jack_open(s, "wt_src");
+    p->rec_c = wt_test_jack_open(s, "wt_rec");
     if (!p->src_c || !p->rec_c || !wait_ports(p->src_c)) return false;
     p->src = jack_port_register(p->src_c, "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     p->rec = jack_port_register(p->rec_c, "in", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
@@ -333,10 +271,7 @@ static int64_t mismatches(const float *rec, int64_t rec_n, const float *ref, int
 }
 
 static void check_live_model(mode md, const char *rate, const char *period) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_live: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
+    if (wt_test_jack_missing("test_rt_live")) return;
     const char *name = md == CODEC ? "codec" : "denoise";
     char cfg[1024], w[1024];
     int64_t n;
@@ -357,7 +292,7 @@ static void check_live_model(mode md, const char *rate, const char *period) {
     ck_assert_int_eq(proc.model_rate, atoi(rate));
     ck_assert_int_ge(first_nonzero(sig, n), 0);
 
-    server s;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s, name, rate, period), "jackd -d dummy did not start");
     const int64_t seen_cap = 60 * (int64_t)proc.model_rate;
     live *l = calloc(1, sizeof *l);
@@ -374,7 +309,7 @@ static void check_live_model(mode md, const char *rate, const char *period) {
     wt_rt_stats stats = {0};
     if (opened) {
         jack_recompute_total_latencies(p.rec_c);
-        msleep(300); /* the latency callbacks run after the connections */
+        wt_test_msleep(300); /* the latency callbacks run after the connections */
         jack_port_get_latency_range(jack_port_by_name(p.rec_c, "wt_live:out"), JackCaptureLatency, &lr);
         wt_rt_engine *e = atomic_load(&l->eng);
         L_engine = e ? wt_rt_engine_latency(e)->host_frames : -1;
@@ -382,7 +317,7 @@ static void check_live_model(mode md, const char *rate, const char *period) {
         p.rec_buf = calloc((size_t)p.rec_cap, sizeof(float));
         jack_set_freewheel(p.src_c, 1);
         atomic_store(&p.go, true);
-        for (int t = 0; t < 3000 && atomic_load(&p.rec_until) < p.rec_cap; t++) msleep(10);
+        for (int t = 0; t < 3000 && atomic_load(&p.rec_until) < p.rec_cap; t++) wt_test_msleep(10);
         recorded = atomic_load(&p.rec_until) >= p.rec_cap;
         if (e) wt_rt_engine_stats(e, &stats); /* before real time resumes */
         jack_set_freewheel(p.src_c, 0);
@@ -391,7 +326,7 @@ static void check_live_model(mode md, const char *rate, const char *period) {
     pthread_join(l->thread, NULL);
     if (p.src_c) jack_client_close(p.src_c);
     if (p.rec_c) jack_client_close(p.rec_c);
-    stop_server(&s);
+    wt_test_jack_stop(&s);
     ck_assert_msg(opened, "test clients could not reach wavetensor's ports");
     ck_assert_msg(l->st == WT_OK, "wavetensor's JACK host failed: %s", l->err);
     ck_assert_msg(recorded, "the recording did not complete");
@@ -462,88 +397,11 @@ END_TEST
 
 /* ---- `wavetensor playrec` (the demo's player and recorder) ---- */
 
-static pid_t spawn(char *const argv[], const char *out_path, const char *err_path) {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int o = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, STDOUT_FILENO);
-        dup2(e, STDERR_FILENO);
-        setpgid(0, 0);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int run_wait(char *const argv[], const char *out, const char *err, int timeout_ms) {
-    pid_t pid = spawn(argv, out, err);
-    int st = 0;
-    for (int t = 0; t < timeout_ms; t += 20, msleep(20))
-        if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    return -2;
-}
-
-static bool file_contains(const char *path, const char *needle) {
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
-}
-
-/* The samples of a mono RIFF/WAVE file (16-bit PCM scaled by 1/32768, as
- * libsndfile reads it, or 32-bit float), read by its chunks. */
-static float *read_wav(const char *path, int64_t *n, int *rate) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    unsigned char h[12], ch[8];
-    ck_assert_int_eq(fread(h, 1, 12, f), 12);
-    ck_assert(!memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4));
-    int bits = 0, fmt = 0, chans = 0;
-    float *x = NULL;
-    while (fread(ch, 1, 8, f) == 8) {
-        uint32_t len = ch[4] | ch[5] << 8 | ch[6] << 16 | (uint32_t)ch[7] << 24;
-        unsigned char *b = malloc(len + 1);
-        ck_assert_int_eq(fread(b, 1, len + (len & 1), f) >= len, 1);
-        if (!memcmp(ch, "fmt ", 4)) {
-            fmt = b[0] | b[1] << 8;
-            chans = b[2] | b[3] << 8;
-            *rate = (int)(b[4] | b[5] << 8 | b[6] << 16 | (uint32_t)b[7] << 24);
-            bits = b[14] | b[15] << 8;
-        } else if (!memcmp(ch, "data", 4)) {
-            ck_assert_int_eq(chans, 1);
-            *n = len / (bits / 8);
-            x = malloc((size_t)*n * sizeof(float));
-            for (int64_t i = 0; i < *n; i++) {
-                if (bits == 16) {
-                    x[i] = (float)(int16_t)(b[2 * i] | b[2 * i + 1] << 8) / 32768.0f;
-                } else {
-                    ck_assert(bits == 32 && fmt == 3);
-                    memcpy(&x[i], b + 4 * i, 4);
-                }
-            }
-        }
-        free(b);
-        if (x) break;
-    }
-    fclose(f);
-    ck_assert_ptr_nonnull(x);
-    return x;
-}
-
 /* playrec through `wavetensor live passthrough` at the clip's rate (no
  * resampling anywhere): the file it writes, shifted by the latency
  * passthrough reports, is the clip itself, sample for sample. */
 START_TEST(test_playrec_passthrough_exact) {
-    if (!have_jackd()) {
-        fprintf(stderr, "test_rt_live: jackd not installed, skipping (apt-get install jackd2)\n");
-        return;
-    }
+    if (wt_test_jack_missing("test_rt_live")) return;
     const char *cli = getenv("WT_CLI");
     ck_assert_ptr_nonnull(cli);
     char clip[1024], out[256], log[256], err[256];
@@ -551,16 +409,16 @@ START_TEST(test_playrec_passthrough_exact) {
     snprintf(out, sizeof out, "/tmp/wt_rt_live_%d.wav", (int)getpid());
     snprintf(log, sizeof log, "/tmp/wt_rt_live_%d.out", (int)getpid());
     snprintf(err, sizeof err, "/tmp/wt_rt_live_%d.err", (int)getpid());
-    server s;
+    wt_test_jack_server s;
     ck_assert_msg(start_server(&s, "playrec", "16000", "256"), "jackd -d dummy did not start");
     char *live_argv[] = {(char *)cli, "live", "passthrough", "--jack", "--server", s.name, "--name",
                          "wt_live", "--model-rate", "16000", "--frame", "320", "--no-status", NULL};
-    pid_t lp = spawn(live_argv, NULL, NULL);
-    jack_client_t *ctl = open_on(&s, "wt_ctl");
+    pid_t lp = wt_test_spawn(live_argv, NULL, NULL);
+    jack_client_t *ctl = wt_test_jack_open(&s, "wt_ctl");
     bool ports = ctl && wait_ports(ctl);
     char *pr_argv[] = {(char *)cli, "playrec", clip, "-o", out, "--server", s.name, "--to", "wt_live:in",
                        "--from", "wt_live:out", "--freewheel", NULL};
-    int rc = ports ? run_wait(pr_argv, log, err, 60000) : -3;
+    int rc = ports ? wt_test_run_wait(pr_argv, log, err, 60000) : -3;
     kill(lp, SIGTERM);
     int st;
     waitpid(lp, &st, 0);
@@ -568,17 +426,17 @@ START_TEST(test_playrec_passthrough_exact) {
     /* No server: one line, exit 1. Missing arguments: exit 2. */
     char *none_argv[] = {(char *)cli, "playrec", clip, "-o", out, "--server", "wt_live_no_such_server",
                          "--to", "a:b", "--from", "c:d", NULL};
-    int rc_none = run_wait(none_argv, NULL, err, 20000);
-    bool none_msg = file_contains(err, "wavetensor: playrec: no JACK server running");
+    int rc_none = wt_test_run_wait(none_argv, NULL, err, 20000);
+    bool none_msg = wt_test_file_contains(err, "wavetensor: playrec: no JACK server running");
     char *usage_argv[] = {(char *)cli, "playrec", clip, NULL};
-    int rc_usage = run_wait(usage_argv, NULL, NULL, 20000);
-    stop_server(&s);
+    int rc_usage = wt_test_run_wait(usage_argv, NULL, NULL, 20000);
+    wt_test_jack_stop(&s);
     ck_assert(ports);
     ck_assert_int_eq(rc, 0);
-    ck_assert(file_contains(log, "(reported latency 576 frames")); /* frame 320 + period 256 */
+    ck_assert(wt_test_file_contains(log, "(reported latency 576 frames")); /* frame 320 + period 256 */
     int64_t n_in, n_out;
     int r_in, r_out;
-    float *in = read_wav(clip, &n_in, &r_in), *rec = read_wav(out, &n_out, &r_out);
+    float *in = wt_test_read_wav(clip, &n_in, &r_in), *rec = wt_test_read_wav(out, &n_out, &r_out);
     ck_assert_int_eq(r_in, 16000);
     ck_assert_int_eq(r_out, 16000);
     ck_assert_int_eq(n_out, n_in);

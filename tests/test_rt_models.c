@@ -15,19 +15,7 @@
 #include "wavetensor/rt_models.h"
 #include "wavetensor/safetensors.h"
 #include "wt_test.h"
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
-}
+#include "wt_test_proc.h"
 
 static float *io_f32(wt_st_file *io, const char *name, int64_t *n) {
     const wt_st_entry *e = wt_st_find(io, name);
@@ -60,7 +48,7 @@ START_TEST(test_live_denoise_matches_reference_streamer) {
     wt_test_golden(w, sizeof w, "demucs/tiny-noisy/model.safetensors");
     wt_test_golden(io_path, sizeof io_path, "demucs/tiny-noisy/io.safetensors");
     wt_test_golden(meta_path, sizeof meta_path, "demucs/tiny-noisy/case.json");
-    char *meta_text = read_text(meta_path);
+    char *meta_text = wt_test_read_text(meta_path);
     ck_assert_ptr_nonnull(meta_text);
     cJSON *meta = cJSON_Parse(meta_text);
     cJSON *run = cJSON_GetObjectItem(cJSON_GetObjectItem(meta, "stream_runs"), "enhanced_stream");
