@@ -56,7 +56,7 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #endif
 #define DOT_BF_RB(M) ((M) == 1 ? DOT_BF_RB1 : (M) == 2 ? DOT_BF_RB2 : 1)
 /* x is deinterleaved into even / odd halves in chunks of this many floats. */
-#define DOT_XCH 2048
+#define DOT_XCH 8192
 #define DOT_U_MAX 4
 
 static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
