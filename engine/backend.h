@@ -4,11 +4,14 @@
  * allocated `dst` with its final shape and expanded broadcasts into stride-0
  * views, so a backend only does the math. A backend never allocates during an
  * op (scratch comes from the caller or from state reserved at init).
- * `nthreads` (from the context) bounds the threads a heavy op may use. */
+ * `pool` (the context's persistent worker pool, NULL for one thread) is what
+ * a heavy op may split its work over; a backend that runs elsewhere ignores it. */
 #ifndef WT_ENGINE_BACKEND_H
 #define WT_ENGINE_BACKEND_H
 
 #include <stddef.h>
+
+struct wt_pool;
 
 #include "wavetensor/ops.h"
 
@@ -33,7 +36,8 @@ struct wt_backend {
     wt_status (*affine)(wt_tensor *dst, const wt_tensor *x, float scale, float bias);
     /* a [.., M, K] f32, b [.., K, N] f32/f16/bf16, dst [.., M, N]; leading
      * dims of a and b already broadcast to dst's (stride 0 where broadcast) */
-    wt_status (*matmul)(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int nthreads);
+    wt_status (*matmul)(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b,
+                        struct wt_pool *pool);
     /* dst has src's shape with dim replaced by numel(idx) entries (idx flat
      * i64, already range-checked) */
     wt_status (*index_select)(wt_tensor *dst, const wt_tensor *src, int dim, const wt_tensor *idx);
@@ -50,7 +54,7 @@ struct wt_backend {
      * without synchronising writes zero rows instead). */
     wt_status (*attention)(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
                            const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
-                           float scale, int64_t window, int nthreads);
+                           float scale, int64_t window, struct wt_pool *pool);
     wt_status (*rms_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps);
     wt_status (*layer_norm)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                             const wt_tensor *b, float eps);
@@ -63,7 +67,7 @@ struct wt_backend {
                       wt_rope_layout layout);
     wt_status (*conv1d)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                         const wt_tensor *bias, int stride, int pad_left, int dilation, int groups,
-                        int nthreads);
+                        struct wt_pool *pool);
     wt_status (*conv_transpose1d)(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                                   const wt_tensor *bias, int stride, int padding, int dilation,
                                   int groups);

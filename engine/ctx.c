@@ -48,7 +48,7 @@ wt_ctx *wt_ctx_new_arena_like(const wt_ctx *planned) {
     size_t bytes = planned->peak + planned->peak / 64 + 4096;
     size_t descs = planned->peak_descs + planned->peak_descs / 16 + 16;
     wt_ctx *ctx = wt_ctx_new_arena(planned->backend, bytes, descs);
-    if (ctx) ctx->threads = planned->threads;
+    if (ctx) wt_ctx_set_threads(ctx, planned->threads);
     return ctx;
 }
 
@@ -66,6 +66,7 @@ static void heap_release(wt_ctx *ctx) {
 void wt_ctx_free(wt_ctx *ctx) {
     if (!ctx) return;
     heap_release(ctx);
+    wt_pool_free(ctx->pool);
     if (ctx->arena) ctx->backend->free(ctx->arena);
     free(ctx->descs);
     free(ctx);
@@ -85,7 +86,16 @@ size_t wt_ctx_peak_tensors(const wt_ctx *ctx) { return ctx->peak_descs; }
 size_t wt_ctx_capacity(const wt_ctx *ctx) { return ctx->is_arena ? ctx->capacity : 0; }
 uint64_t wt_ctx_sys_allocs(const wt_ctx *ctx) { return ctx->sys_allocs; }
 
-void wt_ctx_set_threads(wt_ctx *ctx, int n) { ctx->threads = n < 1 ? 1 : n; }
+/* The pool is started here, once, so that steps never start threads; a
+ * pool that could start fewer helpers than asked simply runs fewer chunks. */
+void wt_ctx_set_threads(wt_ctx *ctx, int n) {
+    n = n < 1 ? 1 : n;
+    if (n == ctx->threads) return;
+    wt_pool_free(ctx->pool);
+    ctx->pool = wt_pool_new(n);
+    ctx->threads = n;
+}
+struct wt_pool *wt_ctx_pool_(const wt_ctx *ctx) { return ctx->pool; }
 int wt_ctx_threads(const wt_ctx *ctx) { return ctx->threads; }
 
 static int heap_track(wt_ctx *ctx, void *ptr, size_t bytes, int is_desc) {

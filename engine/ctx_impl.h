@@ -3,6 +3,7 @@
 #define WT_ENGINE_CTX_IMPL_H
 
 #include "engine/backend.h"
+#include "engine/pool.h"
 #include "wavetensor/ctx.h"
 
 /* Heap mode: every data allocation and every descriptor is a separate
@@ -17,6 +18,7 @@ typedef struct wt_heap_item {
 struct wt_ctx {
     const wt_backend *backend;
     int threads;
+    wt_pool *pool;           /* threads - 1 helpers; NULL for one thread */
     int is_arena;
     /* arena mode */
     unsigned char *arena;    /* backend memory, capacity bytes */

@@ -148,7 +148,7 @@ static wt_tensor *attention(wt_ctx *ctx, const char *op, const wt_tensor *q, con
     y4.stride[1] = a.H * a.hd;
     y4.stride[0] = a.n * a.H * a.hd;
     wt_status s = be->attention(&y4, &a.q, &a.k, &a.v, &a.pos, slot_pos ? &a.slot_pos : NULL,
-                                scale, window, wt_ctx_threads(ctx));
+                                scale, window, wt_ctx_pool_(ctx));
     return wt_ops_check_(ctx, op, s) ? y : NULL;
 }
 

@@ -58,4 +58,7 @@ bool wt_ops_check_(wt_ctx *ctx, const char *op, wt_status s);
 /* The backend that runs ops for ctx. */
 static inline const wt_backend *wt_ops_be_(const wt_ctx *ctx) { return wt_ctx_backend(ctx); }
 
+/* The context's worker pool for heavy ops (NULL: run inline; engine/ctx.c). */
+struct wt_pool *wt_ctx_pool_(const wt_ctx *ctx);
+
 #endif

@@ -23,7 +23,7 @@ static bool need_f32(wt_ctx *ctx, const char *op, const char *what, const wt_ten
 static wt_tensor *run_matmul(wt_ctx *ctx, const char *op, wt_tensor *dst, const wt_tensor *a,
                              const wt_tensor *b) {
     if (!dst) return NULL;
-    wt_status s = wt_ops_be_(ctx)->matmul(dst, a, b, wt_ctx_threads(ctx));
+    wt_status s = wt_ops_be_(ctx)->matmul(dst, a, b, wt_ctx_pool_(ctx));
     return wt_ops_check_(ctx, op, s) ? dst : NULL;
 }
 
@@ -246,7 +246,7 @@ wt_tensor *wt_conv1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const 
     wt_tensor *y = conv_out(ctx, x, &xe, cout, span / stride + 1, &dste);
     if (!y) return NULL;
     wt_status s = wt_ops_be_(ctx)->conv1d(&dste, &xe, w, bias, stride, pad_left, dilation, groups,
-                                          wt_ctx_threads(ctx));
+                                          wt_ctx_pool_(ctx));
     return wt_ops_check_(ctx, op, s) ? y : NULL;
 }
 

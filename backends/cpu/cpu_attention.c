@@ -202,7 +202,7 @@ static void attend_range(void *arg, int64_t lo, int64_t hi) {
 
 wt_status wt_cpu_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
                            const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
-                           float scale, int64_t window, int nthreads) {
+                           float scale, int64_t window, wt_pool *pool) {
     int64_t B = q->shape[0], n = q->shape[1], H = q->shape[2], hd = q->shape[3];
     int64_t KVH = k->shape[1], S = k->shape[3];
     /* positions are data: check them here, before any work */
@@ -228,6 +228,6 @@ wt_status wt_cpu_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *
     jb.tiles = (n * jb.G + ROWS - 1) / ROWS;
     int64_t items = B * KVH * jb.tiles;
     double work = (double)B * (double)n * (double)H * (double)hd * (double)keys;
-    wt_cpu_parallel_for(work < WT_ATTN_PARALLEL_WORK ? 1 : nthreads, items, 1, attend_range, &jb);
+    wt_cpu_parallel_for(pool, work < WT_ATTN_PARALLEL_WORK ? 1 : wt_pool_threads(pool), items, 1, attend_range, &jb);
     return WT_OK;
 }

@@ -229,7 +229,7 @@ static int conv_kern_fits(const conv_job *j) {
 
 wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                         const wt_tensor *bias, int stride, int pad_left, int dilation, int groups,
-                        int nthreads) {
+                        wt_pool *pool) {
     int half = w->dtype == WT_BF16 || w->dtype == WT_F16;
     if (x->ndim != 3 || w->ndim != 3 || dst->ndim != 3 || x->dtype != WT_F32 ||
         (w->dtype != WT_F32 && !half) || dst->dtype != WT_F32 ||
@@ -240,7 +240,7 @@ wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
     conv_job j = {dst, x, w, bias, stride, pad_left, dilation, groups,
                   x->shape[1] / groups, dst->shape[1] / groups, 0};
     j.nblk = ceil_div(j.cout_g, WT_CONV_OCB);
-    if (nthreads < 1) nthreads = 1;
+    int nthreads = wt_pool_threads(pool);
     int64_t To = dst->shape[2];
     int64_t work = wt_numel(dst) * j.cin_g * w->shape[2];
     int64_t most = work / WT_CONV_MIN_WORK_PER_THREAD;
@@ -250,13 +250,13 @@ wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
             for (int64_t g = 0; g < groups; g++) {
                 conv_part pt = {&j, b, g};
                 if (To <= WT_CONV_DOT_MAX_T)
-                    wt_cpu_parallel_for(nt, j.cout_g, 8, conv_dot_rows, &pt);
+                    wt_cpu_parallel_for(pool, nt, j.cout_g, 8, conv_dot_rows, &pt);
                 else
-                    wt_cpu_parallel_for(nt, To, WT_KERN_NR, conv_wx_cols, &pt);
+                    wt_cpu_parallel_for(pool, nt, To, WT_KERN_NR, conv_wx_cols, &pt);
             }
         return WT_OK;
     }
-    wt_cpu_parallel_for(nt, dst->shape[0] * groups * j.nblk, 1, conv_items, &j);
+    wt_cpu_parallel_for(pool, nt, dst->shape[0] * groups * j.nblk, 1, conv_items, &j);
     return WT_OK;
 }
 

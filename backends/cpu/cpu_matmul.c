@@ -210,10 +210,10 @@ static void tiled_cols(void *arg, int64_t n_lo, int64_t n_hi) {
 /* Any weights, many rows: convert stack tiles of b and run sgemm on each.
  * Our threads split the columns; each runs single-threaded sgemm. */
 static void mm_tiled(float *c, int64_t ldc, mat2d a, mat2d b, int64_t M, int64_t N, int64_t K,
-                     enum CBLAS_TRANSPOSE ta, int64_t lda, int nthreads) {
+                     enum CBLAS_TRANSPOSE ta, int64_t lda, wt_pool *pool, int nthreads) {
     tiled_job j = {c, ldc, a, b, M, N, K, lda, ta};
     blas_threads(1);
-    wt_cpu_parallel_for(nthreads, N, WT_MM_TILE_N, tiled_cols, &j);
+    wt_cpu_parallel_for(pool, nthreads, N, WT_MM_TILE_N, tiled_cols, &j);
 }
 
 static int threads_for(int nthreads, int64_t work) {
@@ -260,7 +260,8 @@ static void kern_wx_cols(void *arg, int64_t m0, int64_t m1) {
 
 /* One 2-D product; dst slice c is [M, N] with row stride crs, column stride ccs. */
 static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t M, int64_t N,
-                  int64_t K, int nthreads) {
+                  int64_t K, wt_pool *pool) {
+    int nthreads = wt_pool_threads(pool);
     if (M == 0 || N == 0) return;
     if (K == 0) {
         for (int64_t m = 0; m < M; m++)
@@ -280,13 +281,13 @@ static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t 
     if ((b.rs == 1 || K == 1) && a_rows && M <= WT_MM_KERN_DOT_MAX_M) {
         /* few rows of x against W = b^T: each row of W read once */
         kern_job j = {c, ldc, ap, M == 1 ? K : a.rs, b.p, N == 1 ? K : b.cs, b.dt, M, K, 1, N};
-        wt_cpu_parallel_for(threads_for(nthreads, M * N * K), N, 8, kern_dot_rows, &j);
+        wt_cpu_parallel_for(pool, threads_for(nthreads, M * N * K), N, 8, kern_dot_rows, &j);
         return;
     }
     if ((b.rs == 1 || K == 1) && M <= WT_MM_KERN_WX_MAX_M) {
         /* C^T = W x^T with x^T packed in panels */
         kern_job j = {c, ldc, ap, a.rs, b.p, N == 1 ? K : b.cs, b.dt, M, K, a.cs, N};
-        wt_cpu_parallel_for(threads_for(nthreads, M * N * K), M, WT_KERN_NR, kern_wx_cols, &j);
+        wt_cpu_parallel_for(pool, threads_for(nthreads, M * N * K), M, WT_KERN_NR, kern_wx_cols, &j);
         return;
     }
     if (b.dt == WT_F32 && mm_blas_f32(c, ldc, a, b, M, N, K, nthreads)) return;
@@ -295,14 +296,14 @@ static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t 
         int64_t lda = M == 1 ? K : a.rs;
         if (b.cs == 1) {
             axpy_job j = {c, ldc, ap, lda, b.p, b.rs, b.dt, M, K};
-            wt_cpu_parallel_for(nt, N, 16, axpy_cols, &j);
+            wt_cpu_parallel_for(pool, nt, N, 16, axpy_cols, &j);
             return;
         }
     }
     enum CBLAS_TRANSPOSE ta;
     int64_t lda;
     if (blas_layout(M, K, a.rs, a.cs, &ta, &lda)) {
-        mm_tiled(c, ldc, a, b, M, N, K, ta, lda, threads_for(nthreads, M * N * K));
+        mm_tiled(c, ldc, a, b, M, N, K, ta, lda, pool, threads_for(nthreads, M * N * K));
         return;
     }
     mm_generic(c, crs, ccs, a, b, M, N, K);
@@ -328,12 +329,11 @@ static int fold_batch(int nb, const int64_t *shape, const int64_t *as, const int
     return nb;
 }
 
-wt_status wt_cpu_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int nthreads) {
+wt_status wt_cpu_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, wt_pool *pool) {
     int nd = dst->ndim;
     if (nd < 2 || a->ndim != nd || b->ndim != nd || a->dtype != WT_F32 || dst->dtype != WT_F32 ||
         (b->dtype != WT_F32 && b->dtype != WT_F16 && b->dtype != WT_BF16))
         return wt_error(WT_ERR_INVALID, "cpu matmul: operands must be rank-matched f32 x f32/f16/bf16");
-    if (nthreads < 1) nthreads = 1;
     int64_t M = dst->shape[nd - 2], N = dst->shape[nd - 1], K = a->shape[nd - 1];
     if (wt_numel(dst) == 0) return WT_OK;
     int64_t ars = a->stride[nd - 2], crs = dst->stride[nd - 2];
@@ -350,7 +350,7 @@ wt_status wt_cpu_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, 
         mat2d am = {(const float *)a->data + ao, WT_F32, ars, a->stride[nd - 1]};
         mat2d bm = {(const char *)b->data + (size_t)bo * bsz, b->dtype, b->stride[nd - 2],
                     b->stride[nd - 1]};
-        mm_2d((float *)dst->data + co, crs, dst->stride[nd - 1], am, bm, M, N, K, nthreads);
+        mm_2d((float *)dst->data + co, crs, dst->stride[nd - 1], am, bm, M, N, K, pool);
         int i = nb - 1;
         for (; i >= 0; i--) {
             if (++idx[i] < dst->shape[i]) break;

@@ -1,21 +1,23 @@
-/* A minimal fork-join split of an index range over threads for the CPU backend.
- * Owns: starting and joining up to nthreads-1 helper threads for one heavy op.
- * Never used with nthreads == 1 paths (those run inline and create nothing), so
- * a real-time step on a 1-thread context never starts a thread. Creating
- * threads is not allocation-free at the system level: multi-threaded contexts
- * are for batch work (offline encode, prefill, benchmarks). */
+/* Range split for the CPU backend's heavy ops over the context's pool.
+ * Owns: nothing but the choice of how many chunks a heavy op uses; the
+ * threads belong to the context's persistent pool (engine/pool.h), so a
+ * dispatch never starts a thread or allocates, and a NULL or 1-thread pool
+ * (the real-time path) runs everything inline on the caller. */
 #ifndef WT_CPU_PARALLEL_H
 #define WT_CPU_PARALLEL_H
 
 #include <stdint.h>
 
-/* Work on items [lo, hi) of a range; `arg` is the caller's shared state. */
-typedef void (*wt_cpu_range_fn)(void *arg, int64_t lo, int64_t hi);
+#include "engine/pool.h"
 
-/* Splits [0, n) into at most nthreads chunks whose starts are multiples of
- * `align` (>= 1), runs the first on the calling thread and the others on
- * helper threads, and returns when all are done. A helper that cannot be
- * started has its chunk run inline, so the result never depends on threads. */
-void wt_cpu_parallel_for(int nthreads, int64_t n, int64_t align, wt_cpu_range_fn fn, void *arg);
+/* Work on items [lo, hi) of a range; `arg` is the caller's shared state. */
+typedef wt_pool_fn wt_cpu_range_fn;
+
+/* Splits [0, n) into at most `most` chunks (bounded by the pool's threads)
+ * whose starts are multiples of `align` (>= 1), runs the first on the calling
+ * thread and the others on the pool's helpers, and returns when all are
+ * done. The result never depends on the number of threads. */
+void wt_cpu_parallel_for(wt_pool *pool, int most, int64_t n, int64_t align, wt_cpu_range_fn fn,
+                         void *arg);
 
 #endif

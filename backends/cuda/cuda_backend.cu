@@ -118,7 +118,7 @@ wt_status k_softmax(wt_tensor *dst, const wt_tensor *x, float scale, const wt_te
     return wt_k_softmax(s_stream(), dst, x, scale, mask, kind, window);
 }
 wt_status k_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k, const wt_tensor *v,
-                      const wt_tensor *pos, const wt_tensor *slot_pos, float scale, int64_t window, int) {
+                      const wt_tensor *pos, const wt_tensor *slot_pos, float scale, int64_t window, struct wt_pool *) {
     return wt_k_attention(s_stream(), dst, q, k, v, pos, slot_pos, scale, window);
 }
 wt_status k_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps) {
@@ -138,7 +138,7 @@ wt_status k_rope(wt_tensor *dst, const wt_tensor *x, const wt_tensor *pos, float
     return wt_k_rope(s_stream(), dst, x, pos, base, layout);
 }
 wt_status k_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
-                   int stride, int pad_left, int dilation, int groups, int) {
+                   int stride, int pad_left, int dilation, int groups, struct wt_pool *) {
     return wt_k_conv1d(s_stream(), dst, x, w, bias, stride, pad_left, dilation, groups);
 }
 wt_status k_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
@@ -192,7 +192,7 @@ bool batch_stride(const wt_tensor *t, const wt_tensor *shp, int64_t *out) {
 
 /* dst [.., M, N] = a [.., M, K] x b [.., K, N]: row-major C = A B is
  * column-major C^T = B^T A^T, so cuBLAS gets (b, a) with m = N, n = M. */
-wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, int) {
+wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, struct wt_pool *) {
     cuda_state &st = state();
     int nd = dst->ndim;
     int64_t m = a->shape[nd - 2], k = a->shape[nd - 1], n = b->shape[nd - 1];

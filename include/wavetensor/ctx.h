@@ -55,7 +55,9 @@ size_t wt_ctx_capacity(const wt_ctx *ctx); /* arena size; 0 for heap */
 /* Threads the context's ops may use for heavy ops (matmul, conv) on the CPU.
  * 1 by default: a real-time step runs on one worker that must not compete
  * with the audio thread or other streams for cores; batch work (offline
- * encode, LLM prefill, benchmarks) asks for more. */
+ * encode, LLM prefill, benchmarks) asks for more. n > 1 starts n - 1
+ * persistent helper threads here (the context owns them until n changes or
+ * wt_ctx_free), so ops never start threads or allocate to use them. */
 void wt_ctx_set_threads(wt_ctx *ctx, int n);
 int wt_ctx_threads(const wt_ctx *ctx);
 
