@@ -507,6 +507,9 @@ typedef struct {
     wt_tensor *x, *w, *b, *pos, *ids, *table, *ring, *slot;
 } nn_inputs;
 
+static int nn_step(wt_ctx *ctx, const nn_inputs *in);
+static int nn_step_any(wt_ctx *ctx, const void *in) { return nn_step(ctx, in); }
+
 static int nn_step(wt_ctx *ctx, const nn_inputs *in) {
     wt_tensor *e = wt_index_select(ctx, in->table, 0, in->ids);  /* [4, 8] */
     wt_tensor *h = wt_layer_norm(ctx, e, in->w, in->b, 1e-5f);
@@ -548,14 +551,9 @@ START_TEST(test_arena_no_alloc) {
     ck_assert_int_eq(nn_step(plan, &in), 0);
     wt_ctx *arena = wt_ctx_new_arena_like(plan);
     int failures = 0;
-    uint64_t before = wt_test_alloc_calls();
-    for (int i = 0; i < 100; i++) {
-        wt_ctx_reset(arena);
-        failures += nn_step(arena, &in);
-    }
-    uint64_t after = wt_test_alloc_calls();
+    uint64_t allocs = wt_test_arena_allocs(arena, 100, nn_step_any, &in, &failures);
     ck_assert_int_eq(failures, 0);
-    ck_assert_uint_eq(after, before);
+    ck_assert_uint_eq(allocs, 0);
     wt_ctx_free(arena);
     wt_ctx_free(plan);
     wt_ctx_free(heap);

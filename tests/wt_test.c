@@ -101,6 +101,19 @@ double wt_test_rms(const float *a, int64_t n) {
     return n ? sqrt(s / (double)n) : 0;
 }
 
+uint64_t wt_test_arena_allocs(wt_ctx *arena, int steps, int (*step)(wt_ctx *, const void *),
+                              const void *user, int *failures) {
+    int failed = 0;
+    uint64_t before = wt_test_alloc_calls();
+    for (int i = 0; i < steps; i++) {
+        wt_ctx_reset(arena);
+        failed += step(arena, user) != 0;
+    }
+    uint64_t after = wt_test_alloc_calls();
+    *failures = failed;
+    return after - before;
+}
+
 int wt_test_run(Suite *s) {
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

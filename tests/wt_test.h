@@ -37,6 +37,13 @@ void wt_test_fill_uniform(wt_tensor *t, wt_test_rng *r, float lo, float hi);
 double wt_test_max_abs_diff(const float *a, const float *b, int64_t n);
 double wt_test_rms(const float *a, int64_t n);
 
+/* Replays step(arena, user) `steps` times, rewinding the arena before each,
+ * and returns the allocation calls made meanwhile (any thread); *failures
+ * counts steps that returned non-zero. No Check assertion runs inside: its
+ * bookkeeping allocates, so the caller asserts on the results. */
+uint64_t wt_test_arena_allocs(wt_ctx *arena, int steps, int (*step)(wt_ctx *, const void *),
+                              const void *user, int *failures);
+
 /* Runs a suite with Check's normal runner; returns the process exit code. */
 int wt_test_run(Suite *s);
 
