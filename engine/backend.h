@@ -9,6 +9,7 @@
 #ifndef WT_ENGINE_BACKEND_H
 #define WT_ENGINE_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct wt_pool;
@@ -24,6 +25,21 @@ struct wt_backend {
     /* host <-> backend memory copies (memcpy for the CPU) */
     wt_status (*upload)(void *dst, const void *src_host, size_t bytes);
     wt_status (*download)(void *dst_host, const void *src, size_t bytes);
+    /* true when `data` pointers are host memory the library may read and
+     * write directly (the CPU); false for device memory */
+    bool host;
+
+    /* Asynchronous backends (NULL on the CPU, whose ops finish on return):
+     * sync waits for every launched op and reports a failed one; capture
+     * records the ops launched until capture_end instead of running them, and
+     * capture_end returns the recorded step as a replayable graph (NULL, with
+     * the reason as the last error, when the capture was spoiled by an
+     * allocation, a synchronisation or a host read). */
+    wt_status (*sync)(void);
+    wt_status (*capture_begin)(void);
+    void *(*capture_end)(void);
+    wt_status (*graph_launch)(void *graph);
+    void (*graph_free)(void *graph);
 
     /* every op returns WT_OK or an error recorded with wt_error() */
     wt_status (*fill)(wt_tensor *dst, double v);
@@ -39,7 +55,11 @@ struct wt_backend {
     wt_status (*matmul)(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b,
                         struct wt_pool *pool);
     /* dst has src's shape with dim replaced by numel(idx) entries (idx flat
-     * i64, already range-checked) */
+     * i64). On a host backend the front-end has range-checked idx; on a
+     * device it cannot without a synchronisation, so the kernels treat an
+     * out-of-range index as absent (index_select writes zeros, scatter_set
+     * writes nothing) and the caller validates indices that come from
+     * outside the model before uploading them. */
     wt_status (*index_select)(wt_tensor *dst, const wt_tensor *src, int dim, const wt_tensor *idx);
     wt_status (*scatter_set)(wt_tensor *dst, int dim, const wt_tensor *idx, const wt_tensor *src);
     /* mask NULL or broadcast to x's shape */

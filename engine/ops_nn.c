@@ -252,7 +252,8 @@ wt_tensor *wt_pad(wt_ctx *ctx, const wt_tensor *x, int dim, int64_t left, int64_
 
 /* ---- indexing ---- */
 
-/* idx as a contiguous i64 tensor whose entries all lie in [0, n). */
+/* idx as a contiguous i64 tensor whose entries all lie in [0, n) (checked
+ * on host backends). */
 static const wt_tensor *checked_index(wt_ctx *ctx, const char *op, const wt_tensor *idx, int64_t n,
                                       int d, const wt_tensor *src) {
     if (!wt_ops_dtype_(ctx, op, "idx", idx, WT_I64)) return NULL;
@@ -260,6 +261,10 @@ static const wt_tensor *checked_index(wt_ctx *ctx, const char *op, const wt_tens
     if (!c) return NULL;
     int64_t total = wt_numel(c), buf[256];
     const wt_backend *be = wt_ctx_backend(ctx);
+    /* a device cannot be read without a synchronisation, which would break
+     * a captured step: its kernels skip out-of-range indices instead
+     * (engine/backend.h) */
+    if (!be->host) return c;
     for (int64_t i0 = 0; i0 < total; i0 += 256) {
         int64_t m = total - i0 < 256 ? total - i0 : 256;
         be->download(buf, (const int64_t *)c->data + i0, sizeof(int64_t) * (size_t)m);

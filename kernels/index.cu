@@ -1,5 +1,7 @@
 /* index_select (embedding lookup) and scatter_set (KV ring writes): any
- * dtype; index_select converts f16/bf16 rows to an f32 destination. */
+ * dtype; index_select converts f16/bf16 rows to an f32 destination. The
+ * front-end cannot range-check device indices, so an out-of-range one is
+ * absent: a zero row selected, nothing scattered. */
 #include "kernels/common.cuh"
 
 /* dst has src's shape with dim replaced by numel(idx) entries. */
@@ -10,6 +12,10 @@ __global__ void wt_index_select_kernel(wt_kt dst, wt_kt src, int dim, wt_kt idx)
         int64_t doff = wt_kt_offset_at(dst, dst, i, dim, 0, &j);
         doff += j * dst.stride[dim];
         int64_t row = ix[wt_kt_offset(idx, j)];
+        if (row < 0 || row >= src.shape[dim]) { /* unchecked on a device: absent */
+            wt_stf(dst, doff, 0.0f);
+            continue;
+        }
         wt_move(dst, doff, src, wt_kt_offset_at(dst, src, i, dim, row, NULL));
     }
 }
@@ -22,6 +28,7 @@ __global__ void wt_scatter_set_kernel(wt_kt dst, int dim, wt_kt idx, wt_kt src) 
         int64_t soff = wt_kt_offset_at(src, src, i, dim, 0, &j);
         soff += j * src.stride[dim];
         int64_t row = ix[wt_kt_offset(idx, j)];
+        if (row < 0 || row >= dst.shape[dim]) continue; /* unchecked on a device: absent */
         wt_move(dst, wt_kt_offset_at(src, dst, i, dim, row, NULL), src, soff);
     }
 }

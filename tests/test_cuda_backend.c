@@ -13,48 +13,16 @@
  * "skipped: no CUDA device" and exits 77, which ctest reports as skipped.
  * Built with WT_TEST_CUDA_EMU (tests/cuda_emu) the same suite runs on the
  * emulated backend: the real host code and kernels over the fiber emulation. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/backend.h"
+#include "wavetensor/graph.h"
 #include "wt_test.h"
 
-#define SKIP_CODE 77
-
-/* ---- the device entry points (real or emulated) ---- */
-#if defined(WT_TEST_CUDA_EMU)
-const wt_backend *wt_emu_cuda_backend(void);
-wt_status wt_emu_cuda_sync(void);
-wt_status wt_emu_cuda_capture_begin(void);
-void *wt_emu_cuda_capture_end(void);
-wt_status wt_emu_cuda_graph_launch(void *g);
-void wt_emu_cuda_graph_free(void *g);
-static const wt_backend *dev_backend(void) { return wt_emu_cuda_backend(); }
-static wt_status dev_sync(void) { return wt_emu_cuda_sync(); }
-static wt_status dev_capture_begin(void) { return wt_emu_cuda_capture_begin(); }
-static void *dev_capture_end(void) { return wt_emu_cuda_capture_end(); }
-static wt_status dev_graph_launch(void *g) { return wt_emu_cuda_graph_launch(g); }
-static void dev_graph_free(void *g) { wt_emu_cuda_graph_free(g); }
-#define DEV_NAME "emulated CUDA"
-#elif defined(WT_HAVE_CUDA)
-#include "backends/cuda/cuda_backend.h"
-static const wt_backend *dev_backend(void) { return wt_backend_by_name("cuda"); }
-static wt_status dev_sync(void) { return wt_cuda_sync(); }
-static wt_status dev_capture_begin(void) { return wt_cuda_capture_begin(); }
-static void *dev_capture_end(void) { return wt_cuda_capture_end(); }
-static wt_status dev_graph_launch(void *g) { return wt_cuda_graph_launch(g); }
-static void dev_graph_free(void *g) { wt_cuda_graph_free(g); }
-#define DEV_NAME "CUDA"
-#else
-static const wt_backend *dev_backend(void) { return NULL; }
-static wt_status dev_sync(void) { return WT_ERR_UNSUPPORTED; }
-static wt_status dev_capture_begin(void) { return WT_ERR_UNSUPPORTED; }
-static void *dev_capture_end(void) { return NULL; }
-static wt_status dev_graph_launch(void *g) { (void)g; return WT_ERR_UNSUPPORTED; }
-static void dev_graph_free(void *g) { (void)g; }
-#define DEV_NAME "CUDA"
-#endif
+#include "wt_test_dev.h"
 
 /* Bounds on the normalised squared error. Elementwise ops differ by libm
  * ulps; reductions by summation order; a GEMM with f16/bf16 weights runs
@@ -632,6 +600,98 @@ START_TEST(test_graph_replay_equals_eager) {
 }
 END_TEST
 
+/* ---- wt_step_graph: warm-up, capture, replay; and the eager switch ---- */
+
+typedef struct acc_step {
+    wt_ctx *arena;
+    wt_tensor *in, *acc, *out; /* fixed tensors: input, state, output */
+    int calls;
+} acc_step;
+
+/* acc = acc * 0.5 + in; out = tanh(acc) + 1 */
+static wt_status acc_run(void *user) {
+    acc_step *a = user;
+    a->calls++;
+    wt_ctx_reset(a->arena);
+    wt_tensor *h = wt_affine(a->arena, a->acc, 0.5f, 0.0f);
+    wt_add_(a->arena, h, a->in);
+    wt_copy_(a->arena, a->acc, h);
+    wt_copy_(a->arena, a->out, wt_affine(a->arena, wt_unary(a->arena, WT_UNARY_TANH, h, 0.0f), 1.0f, 1.0f));
+    return wt_ctx_status(a->arena);
+}
+
+START_TEST(test_step_graph) {
+    const wt_backend *be = dev_backend();
+    enum { N = 37, RUNS = 12 };
+    float in[N], out[2][RUNS][N], ref[RUNS][N], acc[N] = {0};
+    int calls[2], bad = 0;
+    for (int t = 0; t < RUNS; t++)
+        for (int i = 0; i < N; i++) {
+            in[i] = (float)sin(0.3 * i + t);
+            acc[i] = acc[i] * 0.5f + in[i];
+            ref[t][i] = tanhf(acc[i]) + 1.0f;
+        }
+    for (int use = 0; use < 2; use++) {
+        wt_ctx *hold = wt_ctx_new_heap(be);
+        acc_step a = {.arena = wt_ctx_new_arena(be, 1 << 16, 64)};
+        a.in = wt_tensor_new1(hold, WT_F32, N);
+        a.acc = wt_fill_(hold, wt_tensor_new1(hold, WT_F32, N), 0.0);
+        a.out = wt_tensor_new1(hold, WT_F32, N);
+        wt_step_graph *g = wt_step_graph_new(be, use == 1);
+        bad += !g || !a.in || !a.acc || !a.out;
+        for (int t = 0; g && a.out && t < RUNS; t++) {
+            for (int i = 0; i < N; i++) in[i] = (float)sin(0.3 * i + t);
+            bad += be->upload(a.in->data, in, sizeof in) != WT_OK;
+            bad += wt_step_graph_run(g, acc_run, &a) != WT_OK;
+            bad += be->download(out[use][t], a.out->data, sizeof out[use][t]) != WT_OK;
+        }
+        calls[use] = a.calls;
+        wt_step_graph_free(g);
+        wt_ctx_free(a.arena);
+        wt_ctx_free(hold);
+    }
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(calls[0], RUNS);
+    /* graphs: one warm-up run, one captured, every later run a replay */
+    ck_assert_int_eq(calls[1], getenv("WT_GRAPHS") && strcmp(getenv("WT_GRAPHS"), "0") == 0 ? RUNS : 2);
+    for (int t = 0; t < RUNS; t++)
+        for (int i = 0; i < N; i++) {
+            ck_assert_float_eq(out[1][t][i], out[0][t][i]);
+            ck_assert_float_eq_tol(out[0][t][i], ref[t][i], 1e-5f);
+        }
+}
+END_TEST
+
+/* On a device the front-end cannot range-check indices: an out-of-range one
+ * selects a zero row and scatters nothing (engine/backend.h). */
+START_TEST(test_device_index_out_of_range) {
+    fx f;
+    fx_init(&f, 707);
+    const int64_t sh[2] = {5, 3};
+    wt_tensor *src = rnd(&f, WT_F32, 2, sh, -1, 1), *sd = up(&f, src);
+    int64_t ids[4] = {4, -1, 5, 0};
+    wt_tensor *ih = wt_tensor_wrap(f.cpu, WT_I64, 1, (int64_t[]){4}, ids), *id = up(&f, ih);
+    wt_tensor *sel = down(&f, wt_index_select(f.dev, sd, 0, id));
+    const int64_t rsh[2] = {4, 3};
+    wt_tensor *rows = rnd(&f, WT_F32, 2, rsh, 2, 3), *rd = up(&f, rows);
+    wt_tensor *dst = up(&f, src);
+    wt_scatter_set_(f.dev, dst, 0, id, rd);
+    wt_tensor *sc = down(&f, dst);
+    ck_assert_ptr_nonnull(sel);
+    ck_assert_ptr_nonnull(sc);
+    for (int j = 0; j < 3; j++) {
+        ck_assert_float_eq(wt_get_flat(sel, 0 * 3 + j), wt_get_flat(src, 4 * 3 + j));
+        ck_assert_float_eq(wt_get_flat(sel, 1 * 3 + j), 0.0);
+        ck_assert_float_eq(wt_get_flat(sel, 2 * 3 + j), 0.0);
+        ck_assert_float_eq(wt_get_flat(sel, 3 * 3 + j), wt_get_flat(src, j));
+        ck_assert_float_eq(wt_get_flat(sc, 4 * 3 + j), wt_get_flat(rows, j));
+        ck_assert_float_eq(wt_get_flat(sc, 0 * 3 + j), wt_get_flat(rows, 3 * 3 + j));
+        for (int r = 1; r < 4; r++) ck_assert_float_eq(wt_get_flat(sc, r * 3 + j), wt_get_flat(src, r * 3 + j));
+    }
+    FX_END(&f);
+}
+END_TEST
+
 int main(void) {
     const wt_backend *be = dev_backend();
     if (!be) {
@@ -639,6 +699,7 @@ int main(void) {
         return SKIP_CODE;
     }
     printf("running on the %s backend '%s'\n", DEV_NAME, be->name);
+    DEV_NO_FORK();
     /* The models load their weights on the CPU backend (wt_mimi_load,
      * wt_demucs_new, wt_llama_new take no backend), so their golden cases
      * cannot run here yet. */
@@ -656,6 +717,8 @@ int main(void) {
     tcase_add_test(tc, test_conv);
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_graph_replay_equals_eager);
+    tcase_add_test(tc, test_step_graph);
+    tcase_add_test(tc, test_device_index_out_of_range);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

@@ -18,6 +18,7 @@ static wt_status cpu_memcpy(void *dst, const void *src, size_t bytes) {
 
 static const struct wt_backend k_cpu_backend = {
     .name = "cpu",
+    .host = true,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload = cpu_memcpy,

@@ -256,9 +256,21 @@ wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, struc
     return WT_OK;
 }
 
+wt_status k_sync();
+wt_status k_capture_begin();
+void *k_capture_end();
+wt_status k_graph_launch(void *g);
+void k_graph_free(void *g);
+
 wt_backend make_table() {
     wt_backend b = {};
     b.name = "cuda";
+    b.host = false;
+    b.sync = k_sync;
+    b.capture_begin = k_capture_begin;
+    b.capture_end = k_capture_end;
+    b.graph_launch = k_graph_launch;
+    b.graph_free = k_graph_free;
     b.alloc = cuda_alloc;
     b.free = cuda_free;
     b.upload = cuda_upload;
@@ -354,3 +366,11 @@ WT_CUDA_API void wt_cuda_graph_free(wt_cuda_graph *g) {
     cudaGraphDestroy(g->graph);
     free(g);
 }
+
+namespace {
+wt_status k_sync() { return wt_cuda_sync(); }
+wt_status k_capture_begin() { return wt_cuda_capture_begin(); }
+void *k_capture_end() { return wt_cuda_capture_end(); }
+wt_status k_graph_launch(void *g) { return wt_cuda_graph_launch(static_cast<wt_cuda_graph *>(g)); }
+void k_graph_free(void *g) { wt_cuda_graph_free(static_cast<wt_cuda_graph *>(g)); }
+} // namespace

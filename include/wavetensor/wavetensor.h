@@ -16,6 +16,7 @@
 #include "wavetensor/safetensors.h"
 #include "wavetensor/weights.h"
 #include "wavetensor/config.h"
+#include "wavetensor/graph.h"
 
 #ifdef __cplusplus
 extern "C" {
