@@ -12,6 +12,7 @@
 
 #include "cli/audio_io.h"
 #include "cli/cli.h"
+#include "engine/backend.h"
 #include "wavetensor/mimi.h"
 #include "wavetensor/tokfile.h"
 #include "wavetensor/wavetensor.h"
@@ -26,6 +27,7 @@
 
 typedef struct codec_opts {
     const char *in, *out, *weights, *config;
+    const char *device; /* backend name ("cpu", "cuda"); NULL: the CPU */
     int codebooks; /* 0: the config's num_codebooks */
     int streaming, force_float, threads;
 } codec_opts;
@@ -42,7 +44,8 @@ static void usage(FILE *f) {
             "  --codebooks N     codebooks to use, 1..n_q (default: the config's)\n"
             "  --streaming       run frame by frame exactly as the live path does\n"
             "  --float           write 32-bit float WAV (default: float only if the input was)\n"
-            "  --threads N       threads for the whole-clip pass (default 1)\n"
+            "  --threads N       threads for the whole-clip pass on the CPU (default 1)\n"
+            "  --device cpu|cuda where the model runs (default cpu)\n"
             "Input audio may be any format libsndfile reads, any rate and channel count.\n");
 }
 
@@ -71,6 +74,10 @@ static int parse_opts(int argc, char **argv, codec_opts *o, const char *sub) {
             if (!has) return wt_cli_fail(WT_EXIT_USAGE, "mimi %s: %s needs a file name", sub, a), -1;
             if (!strcmp(a, "--weights")) o->weights = argv[++i];
             else o->config = argv[++i];
+        } else if (!strcmp(a, "--device")) {
+            if (!has || (strcmp(argv[i + 1], "cpu") && strcmp(argv[i + 1], "cuda")))
+                return wt_cli_fail(WT_EXIT_USAGE, "mimi %s: --device needs cpu or cuda", sub), -1;
+            o->device = argv[++i];
         } else if (!strcmp(a, "--codebooks") || !strcmp(a, "--threads")) {
             int v;
             if (!has || parse_int(argv[i + 1], &v))
@@ -133,9 +140,35 @@ static wt_mimi *load_model(const codec_opts *o, wt_mimi_config *cfg, const char 
                     cfg->n_q);
         return NULL;
     }
-    wt_mimi *m = wt_mimi_load(cfg, o->weights, WT_F32);
+    const wt_backend *be = wt_backend_by_name(o->device ? o->device : "cpu");
+    if (!be) {
+        *rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: --device %s is not available: %s", sub,
+                          o->device, wt_last_error());
+        return NULL;
+    }
+    wt_mimi *m = wt_mimi_load_on(be, cfg, o->weights, WT_F32);
     if (!m) *rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_last_error());
     return m;
+}
+
+/* A tensor of ctx's backend holding the host values `host` (uploaded on a
+ * device). */
+static wt_tensor *ctx_tensor(wt_ctx *ctx, wt_dtype dt, int nd, const int64_t *shape,
+                             const void *host) {
+    wt_tensor *t = wt_tensor_new(ctx, dt, nd, shape);
+    if (!t) return NULL;
+    wt_status s = t->backend->upload(t->data, host, wt_nbytes(t));
+    if (s != WT_OK) {
+        wt_ctx_fail(ctx, s, "upload of %zu bytes failed: %s", wt_nbytes(t), wt_last_error());
+        return NULL;
+    }
+    return t;
+}
+
+/* The values of a contiguous tensor of any backend, into host memory. */
+static wt_status tensor_host(wt_ctx *ctx, const wt_tensor *t, void *host) {
+    wt_status s = t->backend->download(host, t->data, wt_nbytes(t));
+    return s == WT_OK ? WT_OK : wt_ctx_fail(ctx, s, "download failed: %s", wt_last_error());
 }
 
 static void progress(int64_t done, int64_t total, int show) {
@@ -175,16 +208,19 @@ static int encode_audio(wt_mimi *m, const codec_opts *o, const float *pcm, int64
         }
         wt_mimi_encoder_stream_free(s);
     } else {
-        wt_ctx *ctx = wt_ctx_new_heap(NULL);
-        wt_ctx_set_threads(ctx, o->threads);
+        wt_ctx *ctx = wt_ctx_new_heap(wt_mimi_backend(m));
+        if (wt_mimi_backend(m)->host) wt_ctx_set_threads(ctx, o->threads);
         int64_t shp[3] = {1, 1, frames * fs};
-        wt_tensor *c = wt_mimi_encode(m, ctx, wt_tensor_wrap(ctx, WT_F32, 3, shp, padded), k, NULL);
-        if (!c) {
-            rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_ctx_error(ctx));
+        wt_tensor *c = wt_mimi_encode(m, ctx, ctx_tensor(ctx, WT_F32, 3, shp, padded), k, NULL);
+        int64_t *kf = c ? malloc(wt_nbytes(c)) : NULL; /* [K][F] */
+        if (!c || !kf || tensor_host(ctx, c, kf) != WT_OK) {
+            rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub,
+                             c && !kf ? "out of memory" : wt_ctx_error(ctx));
         } else {
             for (int64_t t = 0; t < frames; t++)
-                for (int i = 0; i < k; i++) codes[t * k + i] = ((int64_t *)c->data)[i * frames + t];
+                for (int i = 0; i < k; i++) codes[t * k + i] = kf[i * frames + t];
         }
+        free(kf);
         wt_ctx_free(ctx);
     }
     free(padded);
@@ -215,15 +251,20 @@ static int decode_codes(wt_mimi *m, const codec_opts *o, const int64_t *codes, i
         }
         wt_mimi_decoder_stream_free(s);
     } else {
-        wt_ctx *ctx = wt_ctx_new_heap(NULL);
-        wt_ctx_set_threads(ctx, o->threads);
-        wt_tensor *c = wt_tensor_new3(ctx, WT_I64, 1, k, frames);
-        if (c)
+        wt_ctx *ctx = wt_ctx_new_heap(wt_mimi_backend(m));
+        if (wt_mimi_backend(m)->host) wt_ctx_set_threads(ctx, o->threads);
+        int64_t *kf = malloc(sizeof(int64_t) * (size_t)(frames * k)); /* [K][F] */
+        if (!kf) {
+            rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: out of memory", sub);
+        } else {
             for (int64_t t = 0; t < frames; t++)
-                for (int i = 0; i < k; i++) ((int64_t *)c->data)[i * frames + t] = codes[t * k + i];
-        wt_tensor *y = wt_mimi_decode(m, ctx, c, NULL);
-        if (!y) rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_ctx_error(ctx));
-        else memcpy(pcm, y->data, sizeof(float) * (size_t)(frames * fs));
+                for (int i = 0; i < k; i++) kf[i * frames + t] = codes[t * k + i];
+            int64_t shp[3] = {1, k, frames};
+            wt_tensor *y = wt_mimi_decode(m, ctx, ctx_tensor(ctx, WT_I64, 3, shp, kf), NULL);
+            if (!y || tensor_host(ctx, y, pcm) != WT_OK)
+                rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_ctx_error(ctx));
+        }
+        free(kf);
         wt_ctx_free(ctx);
     }
     if (rc) {

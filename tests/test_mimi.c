@@ -506,8 +506,8 @@ static int exists(const char *rel) {
 START_TEST(test_cli_roundtrip_matches_golden) {
     char a[2048];
     const char *gd = WT_GOLDEN_DIR;
-    snprintf(a, sizeof a, "mimi roundtrip %s/mimi/tiny-speech/input.wav -o %s/rt.wav " TINY_ARGS, gd,
-             g_tmp, gd, gd);
+    snprintf(a, sizeof a, "mimi roundtrip %s/mimi/tiny-speech/input.wav -o %s/rt.wav --device cpu " TINY_ARGS,
+             gd, g_tmp, gd, gd);
     ck_assert_int_eq(cli(a), 0);
     /* the input is 24 kHz float, so the output is float: compare with `decoded` */
     char p[256];
@@ -619,6 +619,16 @@ START_TEST(test_cli_bad_input) {
              gd, g_tmp, gd, gd);
     ck_assert_int_eq(cli(a), 2);
     ck_assert(!exists("o.wtok"));
+    /* devices: an unknown name is a usage error; cuda runs or says why not */
+    snprintf(a, sizeof a, "mimi encode %s/mimi/tiny-speech/input.wav -o %s/o.wtok --device tpu " TINY_ARGS,
+             gd, g_tmp, gd, gd);
+    ck_assert_int_eq(cli(a), 2);
+    ck_assert(err_has("--device needs cpu or cuda"));
+    snprintf(a, sizeof a, "mimi encode %s/mimi/tiny-speech/input.wav -o %s/o.wtok --device cuda " TINY_ARGS,
+             gd, g_tmp, gd, gd);
+    int rc = cli(a);
+    ck_assert_msg(rc == 0 || (rc == 1 && err_has("--device cuda is not available") && !exists("o.wtok")),
+                  "--device cuda: exit %d", rc);
 }
 END_TEST
 

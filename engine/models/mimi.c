@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend.h"
 #include "wavetensor/ops.h"
 
 /* ---------------------------------------------------------------- config */
@@ -140,6 +141,7 @@ wt_status wt_mimi_config_load(const char *path, wt_mimi_config *out) {
 typedef struct src {
     wt_weights *w;
     wt_ctx *ctx;
+    wt_ctx *host; /* random weights on a device: generated here, then uploaded */
     uint64_t rng;
     size_t *bytes; /* weight bytes of the part being loaded */
     wt_dtype conv_dt; /* conv and transformer matrices; norms, biases, codebooks stay f32 */
@@ -152,6 +154,23 @@ static double rng_uniform(uint64_t *s) {
     *s ^= *s << 25;
     *s ^= *s >> 27;
     return (double)((*s * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+/* Random values of a host tensor: fan-in uniform, constants, or usages. */
+static void random_fill(src *s, wt_tensor *t, init_kind init, int ndim, const int64_t *shape) {
+    int64_t n = wt_numel(t), fan = ndim > 1 ? n / shape[0] : 1;
+    double a = 1.0 / sqrt((double)(fan > 0 ? fan : 1));
+    for (int64_t i = 0; i < n; i++) {
+        double v = 0;
+        switch (init) {
+        case INIT_FAN_IN: v = a * (2 * rng_uniform(&s->rng) - 1); break;
+        case INIT_ONE: v = 1; break;
+        case INIT_ZERO: v = 0; break;
+        case INIT_SCALE: v = 0.01; break;
+        case INIT_USAGE: v = 1 + rng_uniform(&s->rng); break;
+        }
+        wt_set_flat(t, i, v);
+    }
 }
 
 static wt_tensor *get(src *s, wt_dtype dt, init_kind init, int ndim, const int64_t *shape,
@@ -170,21 +189,20 @@ static wt_tensor *get(src *s, wt_dtype dt, init_kind init, int ndim, const int64
         wt_weights_set_dtype(s->w, dt);
         t = wt_weights_get(s->w, name, ndim, shape);
     } else {
-        t = wt_tensor_new(s->ctx, dt, ndim, shape);
-        if (!t) return NULL;
-        int64_t n = wt_numel(t), fan = ndim > 1 ? n / shape[0] : 1;
-        double a = 1.0 / sqrt((double)(fan > 0 ? fan : 1));
-        for (int64_t i = 0; i < n; i++) {
-            double v = 0;
-            switch (init) {
-            case INIT_FAN_IN: v = a * (2 * rng_uniform(&s->rng) - 1); break;
-            case INIT_ONE: v = 1; break;
-            case INIT_ZERO: v = 0; break;
-            case INIT_SCALE: v = 0.01; break;
-            case INIT_USAGE: v = 1 + rng_uniform(&s->rng); break;
-            }
-            wt_set_flat(t, i, v);
+        /* values are drawn on the host in the same order on every backend */
+        bool host = wt_ctx_backend(s->ctx)->host;
+        wt_tensor *h = wt_tensor_new(host ? s->ctx : s->host, dt, ndim, shape);
+        if (!h) {
+            if (!host) wt_ctx_fail(s->ctx, wt_ctx_status(s->host), "%s", wt_ctx_error(s->host));
+            return NULL;
         }
+        random_fill(s, h, init, ndim, shape);
+        t = host ? h : wt_tensor_new(s->ctx, dt, ndim, shape);
+        if (!host && t) {
+            wt_status st = t->backend->upload(t->data, h->data, wt_nbytes(h));
+            if (st != WT_OK) wt_ctx_fail(s->ctx, st, "mimi: upload of %s failed: %s", name, wt_last_error());
+        }
+        if (!host) wt_ctx_reset(s->host);
     }
     if (t && s->bytes) *s->bytes += wt_nbytes(t);
     return t;
@@ -373,7 +391,7 @@ static uint64_t hash_file(const wt_st_file *f) {
     return h;
 }
 
-static wt_mimi *mimi_alloc(const wt_mimi_config *cfg, wt_dtype mdt) {
+static wt_mimi *mimi_alloc(const wt_backend *be, const wt_mimi_config *cfg, wt_dtype mdt) {
     if (mdt != WT_F32 && mdt != WT_F16 && mdt != WT_BF16) {
         wt_error(WT_ERR_INVALID, "mimi: weights dtype must be f32, f16 or bf16");
         return NULL;
@@ -384,7 +402,8 @@ static wt_mimi *mimi_alloc(const wt_mimi_config *cfg, wt_dtype mdt) {
         return NULL;
     }
     m->cfg = *cfg;
-    m->ctx = wt_ctx_new_heap(NULL);
+    m->be = be ? be : wt_cpu_backend();
+    m->ctx = wt_ctx_new_heap(m->be);
     if (!m->ctx) {
         free(m);
         return NULL;
@@ -392,8 +411,9 @@ static wt_mimi *mimi_alloc(const wt_mimi_config *cfg, wt_dtype mdt) {
     return m;
 }
 
-wt_mimi *wt_mimi_load(const wt_mimi_config *cfg, const char *path, wt_dtype mdt) {
-    wt_mimi *m = mimi_alloc(cfg, mdt);
+wt_mimi *wt_mimi_load_on(const wt_backend *be, const wt_mimi_config *cfg, const char *path,
+                         wt_dtype mdt) {
+    wt_mimi *m = mimi_alloc(be, cfg, mdt);
     if (!m) return NULL;
     wt_weights *w = wt_weights_open(path, m->ctx, WT_F32);
     if (!w) {
@@ -412,11 +432,22 @@ wt_mimi *wt_mimi_load(const wt_mimi_config *cfg, const char *path, wt_dtype mdt)
     return m;
 }
 
-wt_mimi *wt_mimi_new_random(const wt_mimi_config *cfg, wt_dtype mdt, uint64_t seed) {
-    wt_mimi *m = mimi_alloc(cfg, mdt);
+wt_mimi *wt_mimi_load(const wt_mimi_config *cfg, const char *path, wt_dtype mdt) {
+    return wt_mimi_load_on(NULL, cfg, path, mdt);
+}
+
+wt_mimi *wt_mimi_new_random_on(const wt_backend *be, const wt_mimi_config *cfg, wt_dtype mdt,
+                               uint64_t seed) {
+    wt_mimi *m = mimi_alloc(be, cfg, mdt);
     if (!m) return NULL;
     src s = {.w = NULL, .ctx = m->ctx, .rng = seed * 0x9E3779B97F4A7C15ull + 1};
-    if (load_all(m, &s, mdt) != WT_OK) {
+    if (!m->be->host && !(s.host = wt_ctx_new_heap(NULL))) {
+        wt_mimi_free(m);
+        return NULL;
+    }
+    wt_status st = load_all(m, &s, mdt);
+    wt_ctx_free(s.host);
+    if (st != WT_OK) {
         wt_error(wt_ctx_status(m->ctx), "%s", wt_ctx_error(m->ctx));
         wt_mimi_free(m);
         return NULL;
@@ -431,7 +462,12 @@ void wt_mimi_free(wt_mimi *m) {
     free(m);
 }
 
+wt_mimi *wt_mimi_new_random(const wt_mimi_config *cfg, wt_dtype mdt, uint64_t seed) {
+    return wt_mimi_new_random_on(NULL, cfg, mdt, seed);
+}
+
 const wt_mimi_config *wt_mimi_get_config(const wt_mimi *m) { return &m->cfg; }
+const wt_backend *wt_mimi_backend(const wt_mimi *m) { return m->be; }
 uint64_t wt_mimi_model_id(const wt_mimi *m) { return m->id; }
 size_t wt_mimi_weight_bytes(const wt_mimi *m, int encoder) {
     return encoder ? m->enc_bytes : m->dec_bytes;
@@ -549,16 +585,40 @@ wt_status mimi_check_codes(const wt_mimi *m, const int64_t *codes, int64_t n) {
     return WT_OK;
 }
 
-static bool fail_null(wt_ctx *ctx, const wt_tensor *t, const char *what) {
+/* A NULL input, or a context or input on another backend than the weights. */
+static bool bad_input(const wt_mimi *m, wt_ctx *ctx, const wt_tensor *t, const char *what) {
     if (!t) {
         wt_ctx_fail(ctx, WT_ERR_INVALID, "mimi %s: NULL tensor", what);
+        return true;
+    }
+    const wt_backend *cb = wt_ctx_backend(ctx);
+    if (cb != m->be || t->backend != m->be) {
+        wt_ctx_fail(ctx, WT_ERR_INVALID,
+                    "mimi %s: the model is on the %s backend but the %s is on %s (upload the "
+                    "input to a context of the model's backend)",
+                    what, m->be->name, cb != m->be ? "context" : "input",
+                    cb != m->be ? cb->name : t->backend->name);
         return true;
     }
     return false;
 }
 
+/* Range check of codes on the host: a device index op would silently read
+ * zero rows for a bad code (engine/backend.h), so device codes are
+ * downloaded first (whole-clip work may synchronise). */
+static wt_status check_tensor_codes(const wt_mimi *m, const wt_tensor *c) {
+    int64_t n = wt_numel(c);
+    if (c->backend->host) return mimi_check_codes(m, c->data, n);
+    int64_t *buf = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (!buf) return wt_error(WT_ERR_NOMEM, "mimi decode: out of memory");
+    wt_status s = c->backend->download(buf, c->data, sizeof(int64_t) * (size_t)n);
+    if (s == WT_OK) s = mimi_check_codes(m, buf, n);
+    free(buf);
+    return s;
+}
+
 wt_tensor *wt_mimi_encode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *pcm, int k, wt_mimi_trace *tr) {
-    if (wt_ctx_status(ctx) != WT_OK || fail_null(ctx, pcm, "encode")) return NULL;
+    if (wt_ctx_status(ctx) != WT_OK || bad_input(m, ctx, pcm, "encode")) return NULL;
     int fs = wt_mimi_frame_size(&m->cfg);
     if (pcm->ndim != 3 || pcm->shape[1] != 1 || pcm->dtype != WT_F32 || pcm->shape[2] <= 0 ||
         pcm->shape[2] % fs) {
@@ -583,7 +643,7 @@ wt_tensor *wt_mimi_encode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *pcm, int k, 
 }
 
 wt_tensor *wt_mimi_decode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *codes, wt_mimi_trace *tr) {
-    if (wt_ctx_status(ctx) != WT_OK || fail_null(ctx, codes, "decode")) return NULL;
+    if (wt_ctx_status(ctx) != WT_OK || bad_input(m, ctx, codes, "decode")) return NULL;
     if (codes->ndim != 3 || codes->dtype != WT_I64 || codes->shape[1] < 1 ||
         codes->shape[1] > m->cfg.n_q || codes->shape[2] < 1) {
         char s[96];
@@ -593,7 +653,7 @@ wt_tensor *wt_mimi_decode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *codes, wt_mi
     }
     wt_tensor *c = wt_contiguous(ctx, codes);
     if (!c) return NULL;
-    if (mimi_check_codes(m, c->data, wt_numel(c)) != WT_OK) {
+    if (check_tensor_codes(m, c) != WT_OK) {
         wt_ctx_fail(ctx, WT_ERR_INVALID, "%s", wt_last_error());
         return NULL;
     }

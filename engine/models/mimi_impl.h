@@ -24,7 +24,8 @@ typedef struct mimi_codebook {
 
 struct wt_mimi {
     wt_mimi_config cfg;
-    wt_ctx *ctx; /* weights and derived constants */
+    const wt_backend *be; /* where the weights live and every pass runs */
+    wt_ctx *ctx; /* weights and derived constants (on be) */
     uint64_t id;
     size_t enc_bytes, dec_bytes;
     /* encoder */

@@ -1,13 +1,18 @@
 /* Mimi streaming encoder and decoder (see wavetensor/mimi.h).
- * Setup allocates the state (conv tails, KV rings, positions) and plans the
- * step arena by a dry run with every stream frozen, which leaves the fresh
- * state untouched. A step then uploads its input into fixed tensors, rewinds
- * the arena and runs the same ops on the same addresses every frame. */
+ * Setup allocates the state (conv tails, KV rings, positions) on the model's
+ * backend and plans the step arena by a dry run with every stream frozen,
+ * which leaves the fresh state untouched. A step uploads its input and mask
+ * into fixed tensors, then runs the step function (rewind the arena, the
+ * same ops on the same addresses every frame, result copied into a fixed
+ * output tensor) through a step graph, which replays it as one recorded
+ * graph on a device; the host only downloads the fixed output afterwards. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/backend.h"
 #include "engine/models/mimi_impl.h"
+#include "wavetensor/graph.h"
 #include "wavetensor/ops.h"
 
 typedef struct mimi_stream {
@@ -17,10 +22,12 @@ typedef struct mimi_stream {
     wt_ctx *arena;    /* step temporaries */
     wt_tensor *in;    /* encoder: f32 [B, 1, fs]; decoder: i64 [B, K, 1] */
     wt_tensor *mask;  /* f32 [B, 1, 1] */
+    wt_tensor *out;   /* encoder: i64 [B, K, 1]; decoder: f32 [B, 1, fs] */
+    wt_tensor *latent; /* encoder: the last step's latent f32 [B, D, 1] */
     float *mask_host; /* [B] */
     void *out_host;   /* encoder: i64 [B*K]; decoder: f32 [B*fs] */
     int64_t *codes_host;
-    wt_tensor *latent; /* encoder: the last step's latent [B, D, 1] (in the arena) */
+    wt_step_graph *graph; /* how steps run: eagerly or replayed */
     mimi_stream_state st;
 } mimi_stream;
 
@@ -92,24 +99,41 @@ static void reset_state(mimi_stream *s, wt_ctx *c, int b) {
     wt_transformer_state_reset(&st->tr, &m->dec_tr, c, b);
 }
 
-/* The step's ops: encoder [B,1,fs] -> codes [B,K,1]; decoder codes -> [B,1,fs]. */
-static wt_tensor *run_step(mimi_stream *s, wt_ctx *ctx) {
+/* The step's ops: encoder [B,1,fs] -> codes [B,K,1] (and the latent);
+ * decoder codes -> [B,1,fs]; results copied into the fixed output tensors. */
+static wt_status run_step(mimi_stream *s, wt_ctx *ctx) {
     const wt_mimi *m = s->m;
     mimi_stream_state *st = &s->st;
     if (s->encoder) {
         wt_tensor *x = mimi_seanet_encode(ctx, m, st, s->in, s->mask);
         x = mimi_transformer(ctx, &m->enc_tr, &st->tr, x, s->mask);
         x = mimi_conv(ctx, &m->downsample, &st->downsample, x, s->mask);
-        s->latent = x;
-        return mimi_quantize(ctx, m, x, s->k, NULL);
+        wt_tensor *codes = mimi_quantize(ctx, m, x, s->k, NULL);
+        if (codes) {
+            wt_copy_(ctx, s->latent, x);
+            wt_copy_(ctx, s->out, codes);
+        }
+    } else {
+        wt_tensor *x = mimi_dequantize(ctx, m, s->in);
+        x = mimi_convtr(ctx, &m->upsample, &st->upsample, x, s->mask);
+        x = mimi_transformer(ctx, &m->dec_tr, &st->tr, x, s->mask);
+        x = mimi_seanet_decode(ctx, m, st, x, s->mask);
+        if (x) wt_copy_(ctx, s->out, x);
     }
-    wt_tensor *x = mimi_dequantize(ctx, m, s->in);
-    x = mimi_convtr(ctx, &m->upsample, &st->upsample, x, s->mask);
-    x = mimi_transformer(ctx, &m->dec_tr, &st->tr, x, s->mask);
-    return mimi_seanet_decode(ctx, m, st, x, s->mask);
+    wt_status r = wt_ctx_status(ctx);
+    return r == WT_OK ? WT_OK : wt_error(r, "%s", wt_ctx_error(ctx));
+}
+
+/* The step function of the step graph: the same ops on the same arena
+ * addresses every call (rewound first). */
+static wt_status step_fn(void *user) {
+    mimi_stream *s = user;
+    wt_ctx_reset(s->arena);
+    return run_step(s, s->arena);
 }
 
 static void stream_deinit(mimi_stream *s) {
+    wt_step_graph_free(s->graph);
     wt_ctx_free(s->arena);
     wt_ctx_free(s->sctx);
     free(s->mask_host);
@@ -128,7 +152,8 @@ static wt_status stream_init(mimi_stream *s, wt_mimi *m, int encoder, int batch,
     if (batch < 1 || k < 1 || k > m->cfg.n_q)
         return wt_error(WT_ERR_INVALID, "mimi stream: batch %d / %d codebooks (model has 1..%d)",
                         batch, k, m->cfg.n_q);
-    s->sctx = wt_ctx_new_heap(NULL);
+    const wt_backend *be = m->be;
+    s->sctx = wt_ctx_new_heap(be);
     s->mask_host = malloc(sizeof(float) * (size_t)batch);
     s->codes_host = malloc(sizeof(int64_t) * (size_t)batch * (size_t)k);
     s->out_host = malloc(encoder ? sizeof(int64_t) * (size_t)batch * (size_t)k
@@ -138,39 +163,59 @@ static wt_status stream_init(mimi_stream *s, wt_mimi *m, int encoder, int batch,
     s->in = encoder ? wt_tensor_new3(s->sctx, WT_F32, batch, 1, s->fs)
                     : wt_tensor_new3(s->sctx, WT_I64, batch, k, 1);
     s->mask = wt_tensor_new3(s->sctx, WT_F32, batch, 1, 1);
+    s->out = encoder ? wt_tensor_new3(s->sctx, WT_I64, batch, k, 1)
+                     : wt_tensor_new3(s->sctx, WT_F32, batch, 1, s->fs);
+    if (encoder) s->latent = wt_tensor_new3(s->sctx, WT_F32, batch, m->cfg.dimension, 1);
     wt_fill_(s->sctx, s->in, 0.0);
     /* dry run with every stream frozen: plans the arena, leaves the state as is */
     wt_fill_(s->sctx, s->mask, 0.0);
     wt_status st = wt_ctx_status(s->sctx);
     if (st == WT_OK) st = init_state(s);
     if (st != WT_OK) return wt_error(st, "mimi stream: %s", wt_ctx_error(s->sctx));
-    wt_ctx *plan = wt_ctx_new_heap(NULL);
+    wt_ctx *plan = wt_ctx_new_heap(be);
     if (!plan) return WT_ERR_NOMEM;
-    wt_ctx_set_threads(plan, threads);
-    wt_tensor *y = run_step(s, plan);
-    st = wt_ctx_status(plan);
-    if (!y || st != WT_OK) {
-        st = wt_error(st ? st : WT_ERR_INVALID, "mimi stream: planning step failed: %s",
-                      wt_ctx_error(plan));
+    /* worker threads only help ops that run on this process's cores */
+    if (be->host) wt_ctx_set_threads(plan, threads);
+    st = run_step(s, plan);
+    if (st != WT_OK) {
+        st = wt_error(st, "mimi stream: planning step failed: %s", wt_ctx_error(plan));
         wt_ctx_free(plan);
         return st;
     }
     s->arena = wt_ctx_new_arena_like(plan);
     wt_ctx_free(plan);
     if (!s->arena) return WT_ERR_NOMEM;
-    wt_ctx_set_threads(s->arena, threads);
+    if (be->host) wt_ctx_set_threads(s->arena, threads);
+    s->graph = wt_step_graph_new(be, true);
+    return s->graph ? WT_OK : WT_ERR_NOMEM;
+}
+
+/* One step: input (already in host memory `in`, `in_bytes`) and mask
+ * uploaded into their fixed tensors, the step run (eager or replayed), the
+ * fixed output downloaded into out_host. */
+static wt_status stream_run(mimi_stream *s, const void *in, size_t in_bytes,
+                            const uint8_t *active, const char *what) {
+    const wt_backend *be = s->m->be;
+    size_t out_bytes = wt_nbytes(s->out);
+    for (int b = 0; b < s->batch; b++) s->mask_host[b] = (!active || active[b]) ? 1.0f : 0.0f;
+    wt_status r = be->upload(s->in->data, in, in_bytes);
+    if (r == WT_OK) r = be->upload(s->mask->data, s->mask_host, sizeof(float) * (size_t)s->batch);
+    if (r == WT_OK) r = wt_step_graph_run(s->graph, step_fn, s);
+    if (r == WT_OK) r = be->download(s->out_host, s->out->data, out_bytes);
+    if (r != WT_OK) {
+        char msg[512]; /* wt_error rewrites the buffer wt_last_error points at */
+        snprintf(msg, sizeof msg, "%s", wt_last_error());
+        return wt_error(r, "mimi %s step: %s", what, msg);
+    }
     return WT_OK;
 }
 
-/* Mask upload: 1 for active streams, 0 for frozen ones. */
-static void upload_mask(mimi_stream *s, const uint8_t *active) {
-    for (int b = 0; b < s->batch; b++) s->mask_host[b] = (!active || active[b]) ? 1.0f : 0.0f;
-    s->mask->backend->upload(s->mask->data, s->mask_host, sizeof(float) * (size_t)s->batch);
-}
-
-static wt_status step_fail(mimi_stream *s, const char *what) {
-    return wt_error(wt_ctx_status(s->arena) ? wt_ctx_status(s->arena) : WT_ERR_INVALID,
-                    "mimi %s step: %s", what, wt_ctx_error(s->arena));
+static wt_status set_graphs(mimi_stream *s, bool on) {
+    wt_step_graph *g = wt_step_graph_new(s->m->be, on);
+    if (!g) return WT_ERR_NOMEM;
+    wt_step_graph_free(s->graph);
+    s->graph = g;
+    return WT_OK;
 }
 
 /* ---------------------------------------------------------------- encoder */
@@ -197,13 +242,10 @@ void wt_mimi_encoder_stream_free(wt_mimi_encoder_stream *e) {
 wt_status wt_mimi_encoder_stream_step(wt_mimi_encoder_stream *e, const float *pcm,
                                       const uint8_t *active, int64_t *codes) {
     mimi_stream *s = &e->s;
-    s->in->backend->upload(s->in->data, pcm, sizeof(float) * (size_t)s->batch * (size_t)s->fs);
-    upload_mask(s, active);
-    wt_ctx_reset(s->arena);
-    wt_tensor *y = run_step(s, s->arena);
-    if (!y) return step_fail(s, "encoder");
-    int64_t *out = s->out_host;
-    y->backend->download(out, y->data, sizeof(int64_t) * (size_t)s->batch * (size_t)s->k);
+    wt_status r = stream_run(s, pcm, sizeof(float) * (size_t)s->batch * (size_t)s->fs, active,
+                             "encoder");
+    if (r != WT_OK) return r;
+    const int64_t *out = s->out_host;
     for (int b = 0; b < s->batch; b++)
         if (!active || active[b])
             memcpy(codes + (size_t)b * s->k, out + (size_t)b * s->k, sizeof(int64_t) * (size_t)s->k);
@@ -214,6 +256,10 @@ void wt_mimi_encoder_stream_reset(wt_mimi_encoder_stream *e, int b) {
     /* the arena holds nothing live between steps, so the reset may use it */
     wt_ctx_reset(e->s.arena);
     reset_state(&e->s, e->s.arena, b);
+}
+
+wt_status wt_mimi_encoder_stream_set_graphs(wt_mimi_encoder_stream *e, bool on) {
+    return set_graphs(&e->s, on);
 }
 
 const wt_ctx *wt_mimi_encoder_stream_ctx(const wt_mimi_encoder_stream *e) { return e->s.arena; }
@@ -256,13 +302,10 @@ wt_status wt_mimi_decoder_stream_step(wt_mimi_decoder_stream *d, const int64_t *
                                 b, (long long)codes[b * n + i], s->m->cfg.bins - 1);
         for (size_t i = 0; i < n; i++) s->codes_host[b * n + i] = on ? codes[b * n + i] : 0;
     }
-    s->in->backend->upload(s->in->data, s->codes_host, sizeof(int64_t) * (size_t)s->batch * n);
-    upload_mask(s, active);
-    wt_ctx_reset(s->arena);
-    wt_tensor *y = run_step(s, s->arena);
-    if (!y) return step_fail(s, "decoder");
-    float *out = s->out_host;
-    y->backend->download(out, y->data, sizeof(float) * (size_t)s->batch * (size_t)s->fs);
+    wt_status r = stream_run(s, s->codes_host, sizeof(int64_t) * (size_t)s->batch * n, active,
+                             "decoder");
+    if (r != WT_OK) return r;
+    const float *out = s->out_host;
     for (int b = 0; b < s->batch; b++)
         if (!active || active[b])
             memcpy(pcm + (size_t)b * s->fs, out + (size_t)b * s->fs, sizeof(float) * (size_t)s->fs);
@@ -272,6 +315,10 @@ wt_status wt_mimi_decoder_stream_step(wt_mimi_decoder_stream *d, const int64_t *
 void wt_mimi_decoder_stream_reset(wt_mimi_decoder_stream *d, int b) {
     wt_ctx_reset(d->s.arena);
     reset_state(&d->s, d->s.arena, b);
+}
+
+wt_status wt_mimi_decoder_stream_set_graphs(wt_mimi_decoder_stream *d, bool on) {
+    return set_graphs(&d->s, on);
 }
 
 const wt_ctx *wt_mimi_decoder_stream_ctx(const wt_mimi_decoder_stream *d) { return d->s.arena; }

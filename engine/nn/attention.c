@@ -14,10 +14,30 @@
 #include "wavetensor/attention.h"
 
 #include <math.h>
+#include <stdlib.h>
 
+#include "engine/backend.h"
 #include "wavetensor/ops.h"
 
 #define EMPTY_SLOT 1e30f  /* position of a never-written slot: hidden from every query */
+
+/* t[i] = i * step for a contiguous f32 or i64 tensor on any backend: built
+ * on the host and uploaded (setup and whole-clip work only, never a step). */
+static wt_status upload_ramp(wt_ctx *ctx, wt_tensor *t, double step) {
+    if (!t) return wt_ctx_status(ctx);
+    int64_t n = wt_numel(t);
+    size_t es = wt_dtype_size(t->dtype);
+    void *buf = malloc(es * (size_t)(n > 0 ? n : 1));
+    if (!buf) return wt_ctx_fail(ctx, WT_ERR_NOMEM, "transformer: out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        if (t->dtype == WT_I64) ((int64_t *)buf)[i] = (int64_t)((double)i * step);
+        else ((float *)buf)[i] = (float)((double)i * step);
+    }
+    wt_status s = t->backend->upload(t->data, buf, es * (size_t)n);
+    free(buf);
+    if (s != WT_OK) return wt_ctx_fail(ctx, s, "transformer: upload failed: %s", wt_last_error());
+    return WT_OK;
+}
 
 /* [B, T, 3D] -> q, k, v as [B, T, H, hd] views with RoPE applied to q and k. */
 static void qkv_rope(wt_ctx *ctx, const wt_transformer *t, const wt_tlayer *l, const wt_tensor *h,
@@ -66,8 +86,7 @@ wt_tensor *wt_transformer_forward(wt_ctx *ctx, const wt_transformer *t, const wt
     if (!x) return NULL;
     int64_t tlen = x->shape[1];
     wt_tensor *pos = wt_tensor_new1(ctx, WT_I64, tlen);
-    if (!pos) return NULL;
-    for (int64_t i = 0; i < tlen; i++) ((int64_t *)pos->data)[i] = i;
+    if (upload_ramp(ctx, pos, 1.0) != WT_OK) return NULL;
     wt_tensor *cur = (wt_tensor *)x;
     for (int li = 0; li < t->num_layers; li++) {
         const wt_tlayer *l = &t->layers[li];
@@ -108,16 +127,16 @@ wt_status wt_transformer_state_init(wt_transformer_state *st, const wt_transform
     st->kv_base = wt_tensor_new3(sctx, WT_F32, batch, nh, 1);
     st->pos_base = wt_tensor_new2(sctx, WT_F32, batch, 1);
     if (wt_ctx_status(sctx) != WT_OK) return wt_ctx_status(sctx);
-    for (int i = 0; i < steps; i++) wt_set_flat(st->arange, i, i);
-    for (int64_t b = 0; b < batch; b++) {
-        wt_set_flat(st->pos_base, b, (double)(b * c));
-        for (int64_t h = 0; h < nh; h++) wt_set_flat(st->kv_base, b * nh + h, (double)((b * nh + h) * c));
-    }
+    /* 0..steps-1; first row of each stream's slots; of each (stream, head) ring */
+    upload_ramp(sctx, st->arange, 1.0);
+    upload_ramp(sctx, st->pos_base, (double)c);
+    upload_ramp(sctx, st->kv_base, (double)c);
     wt_transformer_state_reset(st, t, sctx, -1);
     return wt_ctx_status(sctx);
 }
 
-/* Stack view of rows [r0, r0+n) of a 2-D state tensor. */
+/* Stack view of rows [r0, r0+n) of a 2-D state tensor (an address computed
+ * on the host; valid for device state, which is then written by ops). */
 static wt_tensor rows(const wt_tensor *t, int64_t r0, int64_t n) {
     wt_tensor v = *t;
     v.shape[0] = n;

@@ -18,7 +18,9 @@ int wt_sconvtr_tail_len(const wt_sconvtr *c) {
 }
 
 /* Stack view of batch entry b of a state tensor (dimension 0), so a reset
- * between steps needs no descriptor from any context. */
+ * between steps needs no descriptor from any context. Only the address is
+ * computed on the host, so this holds for device state too (the fill that
+ * follows is an op). */
 static wt_tensor batch_slice(const wt_tensor *t, int b) {
     wt_tensor v = *t;
     v.shape[0] = 1;

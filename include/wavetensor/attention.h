@@ -5,7 +5,10 @@
  * streaming state (KV rings, slot positions, stream positions) allocated once
  * at setup. A streaming step runs the same ops on the same shapes and state
  * addresses every frame: positions and ring cursors are state tensors read by
- * the ops, never kernel arguments. Never allocates outside the step context. */
+ * the ops, never kernel arguments. Never allocates outside the step context.
+ * Any backend: setup uploads the state's constants from the host; a step or
+ * a reset only launches ops (no host access to the state's memory), so a
+ * step can be recorded and replayed as a graph. */
 #ifndef WAVETENSOR_ATTENTION_H
 #define WAVETENSOR_ATTENTION_H
 
@@ -56,8 +59,8 @@ typedef struct wt_transformer_state {
     wt_tensor *pos_base; /* f32 [B, 1]: first row of each stream in slot_pos */
 } wt_transformer_state;
 
-/* Allocates the state in state_ctx (persistent) and resets every stream.
- * Needs 1 <= steps <= context. */
+/* Allocates the state in state_ctx (persistent, on any backend) and resets
+ * every stream. Needs 1 <= steps <= context. */
 wt_status wt_transformer_state_init(wt_transformer_state *st, const wt_transformer *t,
                                     wt_ctx *state_ctx, int batch, int steps);
 /* Resets stream b (b < 0: all) to position 0 with an empty ring. Between

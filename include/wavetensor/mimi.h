@@ -8,10 +8,16 @@
  * Thread safety: a model may be shared by several threads for offline work
  * (each with its own context) and by several streams; one stream object is
  * used by one thread at a time. Streaming steps are real-time safe (no
- * allocation, no I/O, no locks); everything else is not. */
+ * allocation, no I/O, no locks); everything else is not.
+ * Backends: a model lives on one backend (the CPU, or a device such as
+ * CUDA) and every pass runs there; its streams inherit it. On a device a
+ * streaming step is one fixed sequence of ops on fixed tensors (inputs
+ * uploaded before, outputs downloaded after), replayed as a recorded graph
+ * where the backend records them (wavetensor/graph.h). */
 #ifndef WAVETENSOR_MIMI_H
 #define WAVETENSOR_MIMI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wavetensor/config.h"
@@ -63,7 +69,15 @@ typedef struct wt_mimi wt_mimi;
 wt_mimi *wt_mimi_load(const wt_mimi_config *cfg, const char *weights_path, wt_dtype dtype);
 /* Random weights of the config's shapes (benchmarks), deterministic in seed. */
 wt_mimi *wt_mimi_new_random(const wt_mimi_config *cfg, wt_dtype dtype, uint64_t seed);
+/* The same with the weights on backend `be` (NULL: the CPU, as above);
+ * random values are drawn on the host, equal on every backend, and uploaded. */
+wt_mimi *wt_mimi_load_on(const wt_backend *be, const wt_mimi_config *cfg, const char *weights_path,
+                         wt_dtype dtype);
+wt_mimi *wt_mimi_new_random_on(const wt_backend *be, const wt_mimi_config *cfg, wt_dtype dtype,
+                               uint64_t seed);
 void wt_mimi_free(wt_mimi *m);
+/* The backend the weights live on (never NULL). */
+const wt_backend *wt_mimi_backend(const wt_mimi *m);
 
 const wt_mimi_config *wt_mimi_get_config(const wt_mimi *m);
 /* 64-bit identifier of the weights: a hash of every tensor's name, dtype,
@@ -81,10 +95,13 @@ typedef struct wt_mimi_trace {
 } wt_mimi_trace;
 
 /* Whole clip. pcm f32 [B, 1, T] (T a multiple of the frame size) -> codes
- * i64 [B, n_codebooks, T/1920]; 1 <= n_codebooks <= n_q. Allocates from ctx. */
+ * i64 [B, n_codebooks, T/1920]; 1 <= n_codebooks <= n_q. Allocates from ctx,
+ * which must be a context of the model's backend, as must the input tensor
+ * (the caller uploads it); otherwise an error on ctx naming both backends. */
 wt_tensor *wt_mimi_encode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *pcm, int n_codebooks,
                           wt_mimi_trace *trace);
-/* codes i64 [B, K, F] (1 <= K <= n_q, every code < bins) -> f32 [B, 1, F*1920]. */
+/* codes i64 [B, K, F] (1 <= K <= n_q, every code < bins) -> f32 [B, 1, F*1920].
+ * The codes are range-checked on the host (downloaded first on a device). */
 wt_tensor *wt_mimi_decode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *codes, wt_mimi_trace *trace);
 
 /* ---- streaming ---- */
@@ -92,9 +109,12 @@ wt_tensor *wt_mimi_decode(wt_mimi *m, wt_ctx *ctx, const wt_tensor *codes, wt_mi
 typedef struct wt_mimi_encoder_stream wt_mimi_encoder_stream;
 typedef struct wt_mimi_decoder_stream wt_mimi_decoder_stream;
 
-/* Streams for `batch` independent entries using `n_codebooks` codebooks.
- * Plans and reserves the step arena (dry run) and the state; `threads` is
- * the step's thread count (1 for real time). NULL on error. */
+/* Streams for `batch` independent entries using `n_codebooks` codebooks, on
+ * the model's backend. Plans and reserves the step arena (dry run) and the
+ * state; `threads` is the step's thread count on the CPU (1 for real time;
+ * ignored on a device). NULL on error. Steps are replayed as a graph on
+ * backends that record them (the first step runs eagerly, the second is
+ * captured) unless turned off by *_set_graphs or WT_GRAPHS=0. */
 wt_mimi_encoder_stream *wt_mimi_encoder_stream_new(wt_mimi *m, int batch, int n_codebooks,
                                                    int threads);
 void wt_mimi_encoder_stream_free(wt_mimi_encoder_stream *s);
@@ -106,10 +126,15 @@ wt_status wt_mimi_encoder_stream_step(wt_mimi_encoder_stream *s, const float *pc
 /* Restarts entry b (b < 0: all) as a fresh stream; the others are untouched.
  * Between steps only. Real-time safe. */
 void wt_mimi_encoder_stream_reset(wt_mimi_encoder_stream *s, int b);
+/* Graph replay of the steps on (default) or off (eager: every step runs the
+ * ops one by one); only matters on backends that record graphs. Between
+ * steps only; the next step with graphs on is captured again. 0 or an error. */
+wt_status wt_mimi_encoder_stream_set_graphs(wt_mimi_encoder_stream *s, bool on);
 /* The step arena (for allocation accounting in tests). */
 const wt_ctx *wt_mimi_encoder_stream_ctx(const wt_mimi_encoder_stream *s);
-/* The last step's latent before quantization, f32 [batch, D, 1] in the step
- * arena: valid until the next step or reset (tests, tools). */
+/* The last step's latent before quantization, f32 [batch, D, 1], a fixed
+ * tensor of the stream on the model's backend (download it on a device),
+ * rewritten by every step (tests, tools). */
 const wt_tensor *wt_mimi_encoder_stream_latent(const wt_mimi_encoder_stream *s);
 
 wt_mimi_decoder_stream *wt_mimi_decoder_stream_new(wt_mimi *m, int batch, int n_codebooks,
@@ -121,6 +146,7 @@ void wt_mimi_decoder_stream_free(wt_mimi_decoder_stream *s);
 wt_status wt_mimi_decoder_stream_step(wt_mimi_decoder_stream *s, const int64_t *codes,
                                       const uint8_t *active, float *pcm);
 void wt_mimi_decoder_stream_reset(wt_mimi_decoder_stream *s, int b);
+wt_status wt_mimi_decoder_stream_set_graphs(wt_mimi_decoder_stream *s, bool on);
 const wt_ctx *wt_mimi_decoder_stream_ctx(const wt_mimi_decoder_stream *s);
 
 #ifdef __cplusplus
