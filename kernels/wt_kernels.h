@@ -60,6 +60,12 @@ wt_status wt_k_conv1d(void *stream, wt_tensor *dst, const wt_tensor *x, const wt
 wt_status wt_k_conv_transpose1d(void *stream, wt_tensor *dst, const wt_tensor *x,
                                 const wt_tensor *w, const wt_tensor *bias, int stride,
                                 int padding, int dilation, int groups);
+/* conv.cu, the GEMM form: cols [n, Cin*K, To] (contiguous, any dtype) from x
+ * [n, Cin, T]; dst [n, Cout, To] = bias + overlap-add of f32 cols [n, Cout*K, T] */
+wt_status wt_k_im2col(void *stream, wt_tensor *cols, const wt_tensor *x, int stride, int pad_left,
+                      int dilation);
+wt_status wt_k_col2im(void *stream, wt_tensor *dst, const wt_tensor *cols, const wt_tensor *bias,
+                      int stride, int padding, int dilation);
 /* quantize.cu: idx[n] = argmin_k norm2[k] - 2 x[n].e[k] for x [N, D], codebook e [K, D],
  * norm2 [K] = |e_k|^2 (f32, contiguous); idx i64 [N]; first index among equal distances */
 wt_status wt_k_codebook_argmin(void *stream, wt_tensor *idx, const wt_tensor *x,

@@ -137,13 +137,115 @@ wt_status k_reduce(wt_reduce_op op, wt_tensor *dst, const wt_tensor *x, int dim)
 wt_status k_rope(wt_tensor *dst, const wt_tensor *x, const wt_tensor *pos, float base, wt_rope_layout layout) {
     return wt_k_rope(s_stream(), dst, x, pos, base, layout);
 }
+cudaDataType_t blas_type(wt_dtype t);
+
+/* A contiguous [n, rows, cols] tensor of dtype dt over raw device memory. */
+wt_tensor raw3(void *data, wt_dtype dt, int64_t n, int64_t rows, int64_t cols) {
+    wt_tensor t = {};
+    t.dtype = dt;
+    t.ndim = 3;
+    t.shape[0] = n;
+    t.shape[1] = rows;
+    t.shape[2] = cols;
+    t.stride[2] = 1;
+    t.stride[1] = cols;
+    t.stride[0] = rows * cols;
+    t.data = data;
+    return t;
+}
+
+/* Batch entries [b0, b0 + n) of a [B, ...] tensor. */
+wt_tensor batch_slice(const wt_tensor *t, int64_t b0, int64_t n) {
+    wt_tensor v = *t;
+    v.shape[0] = n;
+    v.data = (char *)t->data + b0 * t->stride[0] * (int64_t)wt_dtype_size(t->dtype);
+    return v;
+}
+
+bool conv_gemm_ok(const wt_tensor *dst, const wt_tensor *w, int groups) {
+    return groups == 1 && wt_is_contiguous(w) && dst->stride[2] == 1 && dst->stride[1] >= dst->shape[2];
+}
+
+/* conv1d as GEMMs: per batch entry y [Cout, To] = w [Cout, Cin*K] cols [Cin*K, To],
+ * the taps laid out by im2col in the scratch (in the weights' dtype: cuBLAS
+ * takes one input type, as in k_matmul), as many entries per call as fit;
+ * the bias is broadcast into y first and the GEMM adds to it. */
 wt_status k_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
                    int stride, int pad_left, int dilation, int groups, struct wt_pool *) {
-    return wt_k_conv1d(s_stream(), dst, x, w, bias, stride, pad_left, dilation, groups);
+    cuda_state &st = state();
+    int64_t B = dst->shape[0], cout = dst->shape[1], to = dst->shape[2], ck = w->shape[1] * w->shape[2];
+    size_t es = wt_dtype_size(w->dtype), item = (size_t)(ck * to) * es;
+    int64_t chunk = item ? (int64_t)(kGemmScratchBytes / item) : 0;
+    if (!conv_gemm_ok(dst, w, groups) || chunk == 0 || wt_numel(dst) == 0)
+        return wt_k_conv1d(st.stream, dst, x, w, bias, stride, pad_left, dilation, groups);
+    float beta = 0.0f;
+    if (bias) { /* y = bias broadcast over batch and time */
+        wt_tensor bv = *dst;
+        bv.dtype = bias->dtype;
+        bv.data = bias->data;
+        bv.stride[0] = 0;
+        bv.stride[1] = bias->stride[0];
+        bv.stride[2] = 0;
+        wt_status ws = wt_k_copy(st.stream, dst, &bv);
+        if (ws != WT_OK) return ws;
+        beta = 1.0f;
+    }
+    const float one = 1.0f;
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        int64_t n = B - b0 < chunk ? B - b0 : chunk;
+        wt_tensor cols = raw3(st.scratch, w->dtype, n, ck, to), xs = batch_slice(x, b0, n);
+        wt_status ws = wt_k_im2col(st.stream, &cols, &xs, stride, pad_left, dilation);
+        if (ws != WT_OK) return ws;
+        /* column-major: y^T [To, Cout] = cols^T [To, CK] w^T [CK, Cout] */
+        cublasStatus_t cs = cublasGemmStridedBatchedEx(
+            st.blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)to, (int)cout, (int)ck, &one, cols.data,
+            blas_type(w->dtype), (int)to, ck * to, w->data, blas_type(w->dtype), (int)ck, 0, &beta,
+            (float *)dst->data + b0 * dst->stride[0], CUDA_R_32F, (int)dst->stride[1], dst->stride[0], (int)n,
+            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            return wt_error(WT_ERR_UNSUPPORTED, "cuda conv1d: cuBLAS status %d", (int)cs);
+    }
+    return WT_OK;
 }
+
+/* conv_transpose1d as GEMMs: per batch entry cols [Cout*K, T] = w^T [Cout*K, Cin]
+ * x [Cin, T] (x converted to the weights' dtype in the scratch when they are
+ * f16/bf16), then col2im overlap-adds the taps into y and adds the bias. */
 wt_status k_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                              const wt_tensor *bias, int stride, int padding, int dilation, int groups) {
-    return wt_k_conv_transpose1d(s_stream(), dst, x, w, bias, stride, padding, dilation, groups);
+    cuda_state &st = state();
+    int64_t B = x->shape[0], cin = x->shape[1], t = x->shape[2], cok = w->shape[1] * w->shape[2];
+    bool cast = w->dtype != WT_F32;
+    size_t xb = cast ? (size_t)(cin * t) * wt_dtype_size(w->dtype) : 0, item = (size_t)(cok * t) * 4 + xb;
+    int64_t chunk = item ? (int64_t)(kGemmScratchBytes / item) : 0;
+    if (!conv_gemm_ok(dst, w, groups) || (!cast && (x->stride[2] != 1 || x->stride[1] < t)) || chunk == 0 || wt_numel(dst) == 0)
+        return wt_k_conv_transpose1d(st.stream, dst, x, w, bias, stride, padding, dilation, groups);
+    const float one = 1.0f, zero = 0.0f;
+    for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+        int64_t n = B - b0 < chunk ? B - b0 : chunk;
+        wt_tensor xs = batch_slice(x, b0, n), ys = batch_slice(dst, b0, n);
+        wt_tensor cols = raw3(st.scratch, WT_F32, n, cok, t);
+        const void *a = xs.data;
+        int64_t lda = xs.stride[1], sa = xs.stride[0];
+        if (cast) {
+            wt_tensor xc = raw3((char *)st.scratch + (size_t)n * cok * t * 4, w->dtype, n, cin, t);
+            wt_status ws = wt_k_copy(st.stream, &xc, &xs);
+            if (ws != WT_OK) return ws;
+            a = xc.data;
+            lda = t;
+            sa = cin * t;
+        }
+        /* column-major: cols^T [T, CoutK] = x^T [T, Cin] w [Cin, CoutK] */
+        cublasStatus_t cs = cublasGemmStridedBatchedEx(
+            st.blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)t, (int)cok, (int)cin, &one, a, blas_type(w->dtype),
+            (int)lda, sa, w->data, blas_type(w->dtype), (int)cok, 0, &zero, cols.data, CUDA_R_32F, (int)t,
+            cok * t, (int)n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        if (cs != CUBLAS_STATUS_SUCCESS)
+            return wt_error(WT_ERR_UNSUPPORTED, "cuda conv_transpose1d: cuBLAS status %d", (int)cs);
+        wt_status ws = wt_k_col2im(st.stream, &ys, &cols, bias, stride, padding, dilation);
+        if (ws != WT_OK) return ws;
+    }
+    return WT_OK;
 }
 wt_status k_glu(wt_tensor *dst, const wt_tensor *x, int dim) { return wt_k_glu(s_stream(), dst, x, dim); }
 wt_status k_pad(wt_tensor *dst, const wt_tensor *x, int dim, int64_t left, wt_pad_mode mode, double value) {
