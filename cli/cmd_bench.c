@@ -78,6 +78,7 @@ static void bench_llama_usage(FILE *f) {
             "  --dtype D         f32, bf16 or f16 weights (default: f32, or as stored with --weights)\n"
             "  --tokens N        decode steps to time (default 32)\n"
             "  --prompt N        prompt tokens for the prefill timing (default 16)\n"
+            "  --device D        cpu or cuda (default cpu; cuda replays the decode step as a graph)\n"
             "  --json            one JSON object on stdout\n");
 }
 
@@ -88,7 +89,7 @@ static wt_llama_config tinyllama_shapes(void) {
 }
 
 static int bench_llama(int argc, char **argv) {
-    const char *config = NULL, *weights = NULL;
+    const char *config = NULL, *weights = NULL, *device = "cpu";
     int64_t threads = 1, tokens = 32, prompt = 16;
     wt_dtype dtype = WT_DTYPE_COUNT;
     bool json = false;
@@ -108,6 +109,11 @@ static int bench_llama(int argc, char **argv) {
         int64_t iv;
         if (!strcmp(o, "--config")) config = v;
         else if (!strcmp(o, "--weights")) weights = v;
+        else if (!strcmp(o, "--device")) {
+            if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+                return wt_cli_fail(WT_EXIT_USAGE, "bench llama: --device must be cpu or cuda, got '%s'", v);
+            device = v;
+        }
         else if (!strcmp(o, "--dtype")) {
             if (wt_dtype_parse(v, &dtype) || (dtype != WT_F32 && dtype != WT_F16 && dtype != WT_BF16))
                 return wt_cli_fail(WT_EXIT_USAGE, "bench llama: --dtype must be f32, bf16 or f16, got '%s'", v);
@@ -136,6 +142,11 @@ static int bench_llama(int argc, char **argv) {
     opt.context = need;
     opt.threads = (int)threads;
     opt.dtype = weights ? dtype : (dtype == WT_DTYPE_COUNT ? WT_F32 : dtype);
+    opt.backend = wt_backend_by_name(device);
+    if (!opt.backend)
+        return wt_cli_fail(WT_EXIT_RUNTIME, "bench llama: device '%s' is not available (no CUDA build or no device)",
+                           device);
+    bool host = !strcmp(device, "cpu");
     double t0 = now_s();
     wt_llama *m = weights ? wt_llama_new(&cfg, weights, &opt) : wt_llama_new_random(&cfg, 1234, &opt);
     if (!m) return wt_cli_fail(WT_EXIT_RUNTIME, "%s", wt_last_error());
@@ -167,32 +178,39 @@ static int bench_llama(int argc, char **argv) {
         return wt_cli_fail(WT_EXIT_RUNTIME, "%s", wt_last_error());
     }
     double wbytes = (double)wt_llama_weight_bytes(m);
+    bool graphs = wt_llama_graphs(m);
     wt_llama_free(m);
-    double bw = copy_bandwidth((int)threads, (size_t)256 << 20);
+    /* the host copy loop is the CPU's bound only */
+    double bw = host ? copy_bandwidth((int)threads, (size_t)256 << 20) : 0.0;
 
     double prefill_tps = (double)prompt / prefill_s, decode_tps = (double)tokens / decode_s;
     double wgbs = wbytes * decode_tps / 1e9;
     const char *dname = opt.dtype == WT_DTYPE_COUNT ? "stored" : wt_dtype_name(opt.dtype);
     if (json) {
-        printf("{\"model\": \"%s\", \"weights\": \"%s\", \"dtype\": \"%s\", \"threads\": %lld, "
+        printf("{\"model\": \"%s\", \"weights\": \"%s\", \"dtype\": \"%s\", \"device\": \"%s\", "
+               "\"graphs\": %s, \"threads\": %lld, "
                "\"params\": %lld, \"weight_bytes\": %.0f, \"load_s\": %.3f, "
                "\"prompt_tokens\": %lld, \"decode_tokens\": %lld, "
                "\"prefill_tok_s\": %.3f, \"decode_tok_s\": %.3f, \"decode_ms_per_tok\": %.4f, "
                "\"weights_gb_s\": %.3f, \"mem_copy_gb_s\": %.3f, \"bandwidth_fraction\": %.3f}\n",
-               config ? config : "tinyllama-1.1b-shapes", weights ? weights : "random", dname,
-               (long long)threads, (long long)wt_llama_param_count(&cfg), wbytes, load_s,
+               config ? config : "tinyllama-1.1b-shapes", weights ? weights : "random", dname, device,
+               graphs ? "true" : "false", (long long)threads, (long long)wt_llama_param_count(&cfg), wbytes, load_s,
                (long long)prompt, (long long)tokens, prefill_tps, decode_tps, 1e3 / decode_tps, wgbs,
                bw, bw > 0 ? wgbs / bw : 0.0);
     } else {
-        printf("llama %s, %s weights (%s), %lld params, %.1f MB of weights per token, %lld thread%s\n",
+        printf("llama %s, %s weights (%s), %lld params, %.1f MB of weights per token, ",
                config ? config : "tinyllama-1.1b shapes", weights ? weights : "random", dname,
-               (long long)wt_llama_param_count(&cfg), wbytes / 1e6, (long long)threads,
-               threads > 1 ? "s" : "");
+               (long long)wt_llama_param_count(&cfg), wbytes / 1e6);
+        if (host) printf("%lld thread%s\n", (long long)threads, threads > 1 ? "s" : "");
+        else printf("%s, %s\n", device, graphs ? "decode replayed as a graph" : "eager decode");
         printf("  prefill: %lld tokens, %.1f tok/s\n", (long long)prompt, prefill_tps);
         printf("  decode:  %lld tokens, %.1f tok/s (%.3f ms/token)\n", (long long)tokens, decode_tps,
                1e3 / decode_tps);
-        printf("  weights streamed: %.2f GB/s; memory copy loop: %.2f GB/s (read+write); %.0f%%\n",
-               wgbs, bw, bw > 0 ? 100 * wgbs / bw : 0.0);
+        if (host)
+            printf("  weights streamed: %.2f GB/s; memory copy loop: %.2f GB/s (read+write); %.0f%%\n",
+                   wgbs, bw, bw > 0 ? 100 * wgbs / bw : 0.0);
+        else
+            printf("  weights streamed: %.2f GB/s\n", wgbs);
     }
     return WT_EXIT_OK;
 }

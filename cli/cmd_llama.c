@@ -49,13 +49,14 @@ static void generate_usage(FILE *f) {
             "  --threads N         matmul threads (default 1)\n"
             "  --context N         KV cache length (default max_position_embeddings)\n"
             "  --dtype D           f32, f16 or bf16 weights (default: as stored)\n"
+            "  --device D          cpu or cuda (default cpu)\n"
             "  --ids               print the generated ids on one line, nothing else\n"
             "generation stops after N tokens, or on BOS or EOS (not printed);\n"
             "prompt and decode speed (tok/s) are printed on stderr\n");
 }
 
 typedef struct gen_args {
-    const char *model, *weights, *config, *tokenizer, *prompt, *prompt_ids;
+    const char *model, *weights, *config, *tokenizer, *prompt, *prompt_ids, *device;
     int64_t n, seed, threads, context;
     double temperature, top_p;
     wt_dtype dtype;
@@ -64,7 +65,7 @@ typedef struct gen_args {
 
 /* Parses argv into a; returns -1 when ok, else the exit code (after printing). */
 static int parse_generate(int argc, char **argv, gen_args *a) {
-    *a = (gen_args){NULL, NULL, NULL, NULL, NULL, NULL, 64, 1, 1, 0, 0.0, 0.9, WT_DTYPE_COUNT, false};
+    *a = (gen_args){NULL, NULL, NULL, NULL, NULL, NULL, "cpu", 64, 1, 1, 0, 0.0, 0.9, WT_DTYPE_COUNT, false};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
@@ -115,6 +116,10 @@ static int parse_generate(int argc, char **argv, gen_args *a) {
         } else if (!strcmp(o, "--dtype")) {
             if (wt_dtype_parse(v, &a->dtype) || (a->dtype != WT_F32 && a->dtype != WT_F16 && a->dtype != WT_BF16))
                 return wt_cli_fail(WT_EXIT_USAGE, "llama generate: --dtype must be f32, f16 or bf16, got '%s'", v);
+        } else if (!strcmp(o, "--device")) {
+            if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+                return wt_cli_fail(WT_EXIT_USAGE, "llama generate: --device must be cpu or cuda, got '%s'", v);
+            a->device = v;
         } else {
             return wt_cli_fail(WT_EXIT_USAGE, "llama generate: unknown option '%s' (see --help)", o);
         }
@@ -281,6 +286,12 @@ static int cmd_generate(int argc, char **argv) {
     opt.dtype = a.dtype;
     opt.context = context;
     opt.threads = (int)a.threads;
+    opt.backend = wt_backend_by_name(a.device);
+    if (!opt.backend) {
+        rc = wt_cli_fail(WT_EXIT_RUNTIME, "llama generate: device '%s' is not available (no CUDA build or no device)",
+                         a.device);
+        goto done;
+    }
     m = wt_llama_new(&cfg, wpath, &opt);
     smp = wt_llama_sampler_new(cfg.vocab, (float)a.temperature, (float)a.top_p, (uint64_t)a.seed);
     out = malloc((size_t)a.n * sizeof *out);
@@ -301,9 +312,15 @@ static int cmd_generate(int argc, char **argv) {
     putchar('\n');
     fflush(stdout);
     int64_t ndec = r.n_generated > 1 ? r.n_generated - 1 : 0;
-    fprintf(stderr, "prompt: %lld tokens, %.1f tok/s; generated: %lld tokens, %.1f tok/s (%d thread%s)\n",
-            (long long)np, r.prefill_s > 0 ? (double)np / r.prefill_s : 0.0, (long long)r.n_generated,
-            r.decode_s > 0 ? (double)ndec / r.decode_s : 0.0, (int)a.threads, a.threads > 1 ? "s" : "");
+    if (strcmp(a.device, "cpu"))
+        fprintf(stderr, "prompt: %lld tokens, %.1f tok/s; generated: %lld tokens, %.1f tok/s (%s%s)\n",
+                (long long)np, r.prefill_s > 0 ? (double)np / r.prefill_s : 0.0, (long long)r.n_generated,
+                r.decode_s > 0 ? (double)ndec / r.decode_s : 0.0, a.device,
+                wt_llama_graphs(m) ? ", graph replay" : ", eager");
+    else
+        fprintf(stderr, "prompt: %lld tokens, %.1f tok/s; generated: %lld tokens, %.1f tok/s (%d thread%s)\n",
+                (long long)np, r.prefill_s > 0 ? (double)np / r.prefill_s : 0.0, (long long)r.n_generated,
+                r.decode_s > 0 ? (double)ndec / r.decode_s : 0.0, (int)a.threads, a.threads > 1 ? "s" : "");
 done:
     free(out);
     free(prompt);

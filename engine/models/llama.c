@@ -5,7 +5,10 @@
  * writes position pos, and a position past the context is an error. The
  * decode step is static: the token and the position are i64 state tensors
  * read by the ops (embedding, rope, cache write, attention), so every token
- * runs the same ops on the same shapes and addresses. */
+ * runs the same ops on the same shapes and addresses, and on a backend that
+ * records graphs the step is captured once and replayed (wt_step_graph).
+ * Everything lives on the model's backend; the host only uploads the token
+ * and position before a step and downloads the logits after it. */
 #define _POSIX_C_SOURCE 200809L
 #include "wavetensor/llama.h"
 
@@ -15,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/backend.h"
+#include "wavetensor/graph.h"
 #include "wavetensor/ops.h"
 #include "wavetensor/weights.h"
 
@@ -33,6 +38,7 @@ typedef struct llama_layer {
 
 struct wt_llama {
     wt_llama_config cfg;
+    const wt_backend *be;  /* where every tensor below lives */
     int64_t context;
     int64_t chunk;
     int threads;
@@ -42,9 +48,14 @@ struct wt_llama {
     wt_tensor *lm_head;    /* [vocab, hidden]; == embed when tied */
     llama_layer *layer;
     wt_tensor *kc, *vc;    /* [layers, kv_heads*hd, context] f32 */
-    wt_tensor *tok, *pos;  /* i64 [1]: the decode step's state */
+    wt_tensor *state;      /* i64 [2]: token, position; one upload per step */
+    wt_tensor *tok, *pos;  /* i64 [1] views of state: the decode step's inputs */
     wt_tensor *logits;     /* [1, vocab] f32: last position's logits */
+    float *logits_host;    /* [vocab]: their download (device backends only) */
     wt_ctx *step;          /* arena of the decode step */
+    wt_step_graph *graph;  /* the decode step, replayed where the backend can */
+    wt_ctx *pre;           /* device backends: arena of one prefill chunk */
+    int64_t *pre_ids;      /* [2 * chunk]: ids then positions of a prefill chunk */
     int64_t n_past;
     size_t weight_bytes;
     bool op_attention;     /* attention composed of generic ops (not static) */
@@ -129,7 +140,9 @@ int64_t wt_llama_param_count(const wt_llama_config *c) {
 }
 
 wt_llama_options wt_llama_options_default(void) {
-    wt_llama_options o = {WT_DTYPE_COUNT, 0, 1, 128, false};
+    wt_llama_options o = {.dtype = WT_DTYPE_COUNT, .context = 0, .threads = 1,
+                          .prefill_chunk = 128, .op_attention = false, .backend = NULL,
+                          .graphs = true};
     return o;
 }
 
@@ -139,19 +152,37 @@ const wt_llama_config *wt_llama_cfg(const wt_llama *m) { return &m->cfg; }
 int64_t wt_llama_context(const wt_llama *m) { return m->context; }
 size_t wt_llama_weight_bytes(const wt_llama *m) { return m->weight_bytes; }
 int64_t wt_llama_pos(const wt_llama *m) { return m->n_past; }
-const float *wt_llama_logits(const wt_llama *m) { return (const float *)m->logits->data; }
+const wt_backend *wt_llama_backend(const wt_llama *m) { return m->be; }
+bool wt_llama_graphs(const wt_llama *m) { return wt_step_graph_enabled(m->graph); }
+
+wt_status wt_llama_set_graphs(wt_llama *m, bool on) {
+    wt_step_graph *g = wt_step_graph_new(m->be, on && !m->op_attention);
+    if (!g) return WT_ERR_NOMEM;
+    wt_step_graph_free(m->graph);
+    m->graph = g;
+    return WT_OK;
+}
+
+const float *wt_llama_logits(const wt_llama *m) {
+    return m->logits_host ? m->logits_host : (const float *)m->logits->data;
+}
 
 void wt_llama_set_threads(wt_llama *m, int threads) {
     m->threads = threads < 1 ? 1 : threads;
     if (m->step) wt_ctx_set_threads(m->step, m->threads);
+    if (m->pre) wt_ctx_set_threads(m->pre, m->threads);
 }
 
 void wt_llama_reset(wt_llama *m) { m->n_past = 0; }
 
 void wt_llama_free(wt_llama *m) {
     if (!m) return;
+    wt_step_graph_free(m->graph);
     wt_ctx_free(m->step);
+    wt_ctx_free(m->pre);
     wt_ctx_free(m->wctx);
+    free(m->logits_host);
+    free(m->pre_ids);
     free(m->layer);
     free(m);
 }
@@ -168,17 +199,24 @@ static wt_llama *model_alloc(const wt_llama_config *cfg, const wt_llama_options 
                  wt_dtype_name(o.dtype));
         return NULL;
     }
+    const wt_backend *be = o.backend ? o.backend : wt_cpu_backend();
+    int64_t chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 128;
     wt_llama *m = calloc(1, sizeof *m);
     if (m) m->layer = calloc((size_t)cfg->layers, sizeof *m->layer);
-    if (m) m->wctx = wt_ctx_new_heap(NULL);
-    if (!m || !m->layer || !m->wctx) {
+    if (m) m->wctx = wt_ctx_new_heap(be);
+    if (m) m->pre_ids = malloc(2 * (size_t)chunk * sizeof *m->pre_ids);
+    if (m && !be->host) m->logits_host = calloc((size_t)cfg->vocab, sizeof *m->logits_host);
+    if (m) m->graph = wt_step_graph_new(be, o.graphs && !o.op_attention);
+    if (!m || !m->layer || !m->wctx || !m->pre_ids || (!be->host && !m->logits_host) ||
+        !m->graph) {
         wt_llama_free(m);
         wt_error(WT_ERR_NOMEM, "out of memory creating a llama model");
         return NULL;
     }
     m->cfg = *cfg;
+    m->be = be;
     m->context = o.context ? o.context : cfg->max_pos;
-    m->chunk = o.prefill_chunk > 0 ? o.prefill_chunk : 128;
+    m->chunk = chunk;
     m->threads = o.threads < 1 ? 1 : o.threads;
     m->op_attention = o.op_attention;
     return m;
@@ -249,19 +287,31 @@ static float rand_sym(uint64_t *s) {
     return (float)((double)(x >> 40) / 8388608.0 - 1.0);
 }
 
-static wt_tensor *random_tensor(wt_ctx *ctx, wt_dtype dt, int64_t rows, int64_t cols, float amp,
-                                uint64_t *seed) {
+/* A tensor of uniform(-amp, amp) values, drawn on the host (into `host`,
+ * room for the largest tensor, when the backend's memory is not host
+ * memory) and uploaded. */
+static wt_tensor *random_tensor(wt_ctx *ctx, void *host, wt_dtype dt, int64_t rows, int64_t cols,
+                                float amp, uint64_t *seed) {
     wt_tensor *t = rows ? wt_tensor_new2(ctx, dt, rows, cols) : wt_tensor_new1(ctx, dt, cols);
     if (!t) return NULL;
+    const wt_backend *be = wt_ctx_backend(ctx);
+    void *out = be->host ? t->data : host;
     int64_t n = wt_numel(t);
     if (dt == WT_F32) {
-        float *p = t->data;
+        float *p = out;
         for (int64_t i = 0; i < n; i++) p[i] = amp * rand_sym(seed);
     } else {
-        uint16_t *p = t->data;
+        uint16_t *p = out;
         for (int64_t i = 0; i < n; i++) {
             float v = amp * rand_sym(seed);
             p[i] = dt == WT_F16 ? wt_f32_to_f16(v) : wt_f32_to_bf16(v);
+        }
+    }
+    if (!be->host) {
+        wt_status s = be->upload(t->data, out, wt_nbytes(t));
+        if (s != WT_OK) {
+            wt_ctx_fail(ctx, s, "random weights: upload failed: %s", wt_last_error());
+            return NULL;
         }
     }
     return t;
@@ -272,28 +322,38 @@ static wt_status random_weights(wt_llama *m, wt_dtype dt, uint64_t seed) {
     int64_t D = c->hidden, qd = c->heads * c->head_dim, kvd = c->kv_heads * c->head_dim;
     uint64_t s = seed ? seed : 0x9E3779B97F4A7C15ull;
     wt_ctx *x = m->wctx;
+    /* host staging for a device: the largest matrix */
+    void *h = NULL;
+    if (!m->be->host) {
+        int64_t big = c->vocab * D;
+        if (qd * D > big) big = qd * D;
+        if (c->intermediate * D > big) big = c->intermediate * D;
+        h = malloc((size_t)big * sizeof(float));
+        if (!h) return wt_error(WT_ERR_NOMEM, "out of memory staging random llama weights");
+    }
     /* uniform(-a, a) with a = sqrt(3 / fan_in): unit-variance activations */
     float aD = sqrtf(3.0f / (float)D), aQ = sqrtf(3.0f / (float)qd),
           aI = sqrtf(3.0f / (float)c->intermediate);
-    m->embed = random_tensor(x, dt, c->vocab, D, 1.0f, &s);
-    m->norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
-    m->lm_head = c->tie_embeddings ? m->embed : random_tensor(x, dt, c->vocab, D, aD, &s);
+    m->embed = random_tensor(x, h, dt, c->vocab, D, 1.0f, &s);
+    m->norm = random_tensor(x, h, WT_F32, 0, D, 0.0f, &s);
+    m->lm_head = c->tie_embeddings ? m->embed : random_tensor(x, h, dt, c->vocab, D, aD, &s);
     for (int64_t l = 0; l < c->layers; l++) {
         llama_layer *L = &m->layer[l];
-        L->attn_norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
-        L->ffn_norm = random_tensor(x, WT_F32, 0, D, 0.0f, &s);
-        L->wq = random_tensor(x, dt, qd, D, aD, &s);
-        L->wk = random_tensor(x, dt, kvd, D, aD, &s);
-        L->wv = random_tensor(x, dt, kvd, D, aD, &s);
-        L->wo = random_tensor(x, dt, D, qd, aQ, &s);
-        L->gate = random_tensor(x, dt, c->intermediate, D, aD, &s);
-        L->up = random_tensor(x, dt, c->intermediate, D, aD, &s);
-        L->down = random_tensor(x, dt, D, c->intermediate, aI, &s);
+        L->attn_norm = random_tensor(x, h, WT_F32, 0, D, 0.0f, &s);
+        L->ffn_norm = random_tensor(x, h, WT_F32, 0, D, 0.0f, &s);
+        L->wq = random_tensor(x, h, dt, qd, D, aD, &s);
+        L->wk = random_tensor(x, h, dt, kvd, D, aD, &s);
+        L->wv = random_tensor(x, h, dt, kvd, D, aD, &s);
+        L->wo = random_tensor(x, h, dt, D, qd, aQ, &s);
+        L->gate = random_tensor(x, h, dt, c->intermediate, D, aD, &s);
+        L->up = random_tensor(x, h, dt, c->intermediate, D, aD, &s);
+        L->down = random_tensor(x, h, dt, D, c->intermediate, aI, &s);
         wt_fill_(x, L->attn_norm, 1.0); /* norms of ones */
         wt_fill_(x, L->ffn_norm, 1.0);
         if (wt_ctx_status(x) != WT_OK) break;
     }
     wt_fill_(x, m->norm, 1.0);
+    free(h);
     return wt_ctx_status(x) == WT_OK ? WT_OK : wt_error(wt_ctx_status(x), "%s", wt_ctx_error(x));
 }
 
@@ -395,16 +455,69 @@ static wt_status run_step(wt_llama *m, wt_ctx *c, int64_t p) {
     return s == WT_OK ? WT_OK : wt_error(s, "llama step: %s", wt_ctx_error(c));
 }
 
+/* The step function of the graph: the same ops on the same addresses at
+ * every position (the position is read from m->pos on the backend). */
+static wt_status step_fn(void *user) {
+    wt_llama *m = user;
+    wt_ctx_reset(m->step);
+    return run_step(m, m->step, m->n_past);
+}
+
+/* Writes the decode step's token and position into the state tensor. */
+static wt_status put_state(wt_llama *m, int64_t token, int64_t pos) {
+    int64_t tp[2] = {token, pos};
+    return m->be->upload(m->state->data, tp, sizeof tp);
+}
+
+/* The last position's logits to the host buffer (device backends); the
+ * download waits for the step, so it also reports a failed kernel. */
+static wt_status fetch_logits(wt_llama *m) {
+    if (!m->logits_host) return WT_OK;
+    return m->be->download(m->logits_host, m->logits->data, sizeof(float) * (size_t)m->cfg.vocab);
+}
+
 wt_status wt_llama_step(wt_llama *m, int32_t token) {
     wt_status s = check_ids(m, &token, 1);
     if (s == WT_OK) s = check_room(m, 1);
-    if (s != WT_OK) return s;
-    ((int64_t *)m->tok->data)[0] = token;
-    ((int64_t *)m->pos->data)[0] = m->n_past;
-    wt_ctx_reset(m->step);
-    s = run_step(m, m->step, m->n_past);
+    if (s == WT_OK) s = put_state(m, token, m->n_past);
+    if (s == WT_OK) s = wt_step_graph_run(m->graph, step_fn, m);
+    if (s == WT_OK) s = fetch_logits(m);
     if (s == WT_OK) m->n_past++;
     return s;
+}
+
+/* One chunk of cn tokens at positions p0..: ids and positions uploaded into
+ * fresh tensors of c, then the batched forward. */
+static wt_tensor *prefill_chunk(wt_llama *m, wt_ctx *c, const int32_t *ids, int64_t cn, int64_t p0,
+                                bool all_rows) {
+    wt_tensor *tok = wt_tensor_new1(c, WT_I64, cn), *pos = wt_tensor_new1(c, WT_I64, cn);
+    if (!tok || !pos) return NULL;
+    int64_t *hi = m->pre_ids, *hp = m->pre_ids + cn;
+    for (int64_t i = 0; i < cn; i++) {
+        hi[i] = ids ? ids[i] : 0;
+        hp[i] = p0 + i;
+    }
+    wt_status s = m->be->upload(tok->data, hi, sizeof(int64_t) * (size_t)cn);
+    if (s == WT_OK) s = m->be->upload(pos->data, hp, sizeof(int64_t) * (size_t)cn);
+    if (s != WT_OK) {
+        wt_ctx_fail(c, s, "prefill upload: %s", wt_last_error());
+        return NULL;
+    }
+    return forward(m, c, tok, pos, p0, cn, all_rows);
+}
+
+/* All rows of chunk logits lg [cn, vocab] into out (host floats). */
+static void chunk_logits_out(wt_llama *m, wt_ctx *c, const wt_tensor *lg, float *out, int64_t cn) {
+    if (!lg) return;
+    if (m->be->host) {
+        int64_t shape[2] = {cn, m->cfg.vocab};
+        wt_copy_(c, wt_tensor_wrap(c, WT_F32, 2, shape, out), lg);
+        return;
+    }
+    const wt_tensor *g = wt_is_contiguous(lg) ? lg : wt_contiguous(c, lg);
+    if (!g) return;
+    wt_status s = m->be->download(out, g->data, sizeof(float) * (size_t)(cn * m->cfg.vocab));
+    if (s != WT_OK) wt_ctx_fail(c, s, "logits download: %s", wt_last_error());
 }
 
 wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *all_logits) {
@@ -412,22 +525,17 @@ wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *al
     wt_status s = check_ids(m, ids, n);
     if (s == WT_OK) s = check_room(m, n);
     if (s != WT_OK) return s;
-    wt_ctx *c = wt_ctx_new_heap(NULL);
+    /* a device runs the chunks in the arena planned at load (a heap context
+     * would allocate device memory per tensor); the host as it always did */
+    wt_ctx *c = m->pre ? m->pre : wt_ctx_new_heap(m->be);
     if (!c) return WT_ERR_NOMEM;
-    wt_ctx_set_threads(c, m->threads);
+    if (!m->pre) wt_ctx_set_threads(c, m->threads);
     for (int64_t off = 0; off < n && s == WT_OK; off += m->chunk) {
-        int64_t cn = n - off < m->chunk ? n - off : m->chunk, p0 = m->n_past;
+        int64_t cn = n - off < m->chunk ? n - off : m->chunk;
         wt_ctx_reset(c);
-        wt_tensor *tok = wt_tensor_new1(c, WT_I64, cn), *pos = wt_tensor_new1(c, WT_I64, cn);
-        if (tok && pos)
-            for (int64_t i = 0; i < cn; i++) {
-                ((int64_t *)tok->data)[i] = ids[off + i];
-                ((int64_t *)pos->data)[i] = p0 + i;
-            }
-        wt_tensor *lg = forward(m, c, tok, pos, p0, cn, all_logits != NULL);
+        wt_tensor *lg = prefill_chunk(m, c, ids + off, cn, m->n_past, all_logits != NULL);
         if (all_logits) {
-            int64_t shape[2] = {cn, m->cfg.vocab};
-            wt_copy_(c, wt_tensor_wrap(c, WT_F32, 2, shape, all_logits + off * m->cfg.vocab), lg);
+            chunk_logits_out(m, c, lg, all_logits + off * m->cfg.vocab, cn);
             lg = wt_narrow(c, lg, 0, cn - 1, 1);
         }
         wt_copy_(c, m->logits, lg);
@@ -435,13 +543,56 @@ wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *al
         if (s != WT_OK) s = wt_error(s, "llama prefill: %s", wt_ctx_error(c));
         else m->n_past += cn;
     }
-    wt_ctx_free(c);
+    if (c != m->pre) wt_ctx_free(c);
+    else wt_ctx_reset(c);
+    if (s == WT_OK) s = fetch_logits(m);
     return s;
 }
 
-/* Cache, state tensors and the step arena, planned by a dry run of a step
- * at the last position (every position needs the same arena, except with
- * op_attention, whose last step is its largest). */
+/* A heap context on the model's backend that ran `run` once: the plan of
+ * an arena for the same work. */
+static wt_status plan_arena(wt_llama *m, wt_status (*run)(wt_llama *, wt_ctx *), wt_ctx **arena) {
+    wt_ctx *plan = wt_ctx_new_heap(m->be);
+    if (!plan) return wt_error(WT_ERR_NOMEM, "out of memory planning a llama arena");
+    wt_ctx_set_threads(plan, m->threads);
+    wt_status s = run(m, plan);
+    if (s == WT_OK && m->be->sync) s = m->be->sync();
+    if (s == WT_OK) {
+        *arena = wt_ctx_new_arena_like(plan);
+        if (!*arena) s = wt_error(WT_ERR_NOMEM, "out of memory for a llama arena");
+    }
+    wt_ctx_free(plan);
+    return s;
+}
+
+/* Position of the dry runs at load. Every position needs the same arena
+ * (with op_attention the last step is the largest). On a device the
+ * position is one past the context: its kernels then skip the cache write
+ * and the attention (engine/backend.h), so planning costs no attention
+ * work and leaves the cache as it was. A host backend rejects such a
+ * position; there the dry run writes position 0 (or the last), which the
+ * next prompt overwrites before reading it. */
+static int64_t plan_pos(const wt_llama *m) {
+    if (m->op_attention) return m->context - 1;
+    return m->be->host ? 0 : m->context;
+}
+
+/* The decode step, and on a device a full prefill chunk with every row's
+ * logits (smaller chunks fit in its arena). */
+static wt_status plan_step(wt_llama *m, wt_ctx *c) {
+    wt_status s = put_state(m, 0, plan_pos(m));
+    return s == WT_OK ? run_step(m, c, plan_pos(m)) : s;
+}
+
+static wt_status plan_prefill(wt_llama *m, wt_ctx *c) {
+    int64_t cn = m->chunk < m->context ? m->chunk : m->context;
+    wt_tensor *lg = prefill_chunk(m, c, NULL, cn, plan_pos(m), true);
+    wt_copy_(c, m->logits, wt_narrow(c, lg, 0, cn - 1, 1));
+    wt_status s = wt_ctx_status(c);
+    return s == WT_OK ? WT_OK : wt_error(s, "llama prefill: %s", wt_ctx_error(c));
+}
+
+/* Cache, state tensors and the arenas. */
 static wt_status setup_runtime(wt_llama *m) {
     const wt_llama_config *c = &m->cfg;
     wt_ctx *x = m->wctx;
@@ -450,16 +601,15 @@ static wt_status setup_runtime(wt_llama *m) {
     m->vc = wt_tensor_new3(x, WT_F32, c->layers, kvd, m->context);
     wt_fill_(x, m->kc, 0.0);
     wt_fill_(x, m->vc, 0.0);
-    m->tok = wt_tensor_new1(x, WT_I64, 1);
-    m->pos = wt_tensor_new1(x, WT_I64, 1);
+    m->state = wt_tensor_new1(x, WT_I64, 2);
+    m->tok = wt_narrow(x, m->state, 0, 0, 1);
+    m->pos = wt_narrow(x, m->state, 0, 1, 1);
     m->logits = wt_tensor_new2(x, WT_F32, 1, c->vocab);
     for (int64_t l = 0; l < c->layers; l++) {
         m->layer[l].kcache = wt_squeeze(x, wt_narrow(x, m->kc, 0, l, 1), 0);
         m->layer[l].vcache = wt_squeeze(x, wt_narrow(x, m->vc, 0, l, 1), 0);
     }
     if (wt_ctx_status(x) != WT_OK) return wt_error(wt_ctx_status(x), "%s", wt_ctx_error(x));
-    if (m->tok) ((int64_t *)m->tok->data)[0] = 0;
-    ((int64_t *)m->pos->data)[0] = m->context - 1;
 
     /* one embedding row is read per token: count the classifier and the rest */
     m->weight_bytes = wt_nbytes(m->norm) + wt_nbytes(m->lm_head);
@@ -470,16 +620,8 @@ static wt_status setup_runtime(wt_llama *m) {
         for (int i = 0; i < 9; i++) m->weight_bytes += wt_nbytes(ws[i]);
     }
 
-    wt_ctx *plan = wt_ctx_new_heap(NULL);
-    if (!plan) return WT_ERR_NOMEM;
-    wt_ctx_set_threads(plan, m->threads);
-    wt_status s = run_step(m, plan, m->context - 1);
-    if (s == WT_OK) {
-        m->step = wt_ctx_new_arena_like(plan);
-        if (!m->step) s = WT_ERR_NOMEM;
-        else wt_ctx_set_threads(m->step, m->threads);
-    }
-    wt_ctx_free(plan);
+    wt_status s = plan_arena(m, plan_step, &m->step);
+    if (s == WT_OK && !m->be->host && !m->op_attention) s = plan_arena(m, plan_prefill, &m->pre);
     m->n_past = 0;
     return s;
 }

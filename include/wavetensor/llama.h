@@ -4,8 +4,12 @@
  * (llama2.c tokenizer.bin, Hugging Face tokenizer.json). A decode step never
  * allocates: it runs on an arena planned at load time by a dry run, and every
  * growing quantity (position, valid cache length) is a state value, not an
- * allocation. No function here is callback safe; a model object is used by
- * one thread at a time. */
+ * allocation. The model runs on one backend (the CPU by default, or a
+ * device such as CUDA): weights, cache and step state live there, the host
+ * keeps only the ids it checks, the logits it downloads and the sampler. On
+ * a device the decode step is captured once and replayed as a graph.
+ * No function here is callback safe; a model object is used by one thread
+ * at a time. */
 #ifndef WAVETENSOR_LLAMA_H
 #define WAVETENSOR_LLAMA_H
 
@@ -49,7 +53,10 @@ int64_t wt_llama_param_count(const wt_llama_config *cfg);
 typedef struct wt_llama_options {
     /* Weight dtype for the matrices: WT_F32, WT_F16, WT_BF16, or
      * WT_DTYPE_COUNT to keep each tensor's dtype from the file. Norm weights
-     * are always f32. */
+     * are always f32. On CUDA a matrix kept in f16/bf16 multiplies the
+     * activations rounded to that dtype (the GEMM takes one input type), so
+     * its logits differ from the CPU's by that rounding; WT_F32 converts at
+     * load and keeps f32 arithmetic. */
     wt_dtype dtype;
     int64_t context;       /* KV cache length; 0 = max_position_embeddings */
     int threads;           /* threads for matmuls; 0 = 1 */
@@ -59,10 +66,18 @@ typedef struct wt_llama_options {
      * cross-check, and a path for a backend without that op. Its shapes grow
      * with the position, so the decode step is then not static. */
     bool op_attention;
+    /* Backend of the weights, cache and every op (wt_backend_by_name("cuda")
+     * for a GPU); NULL = the CPU. */
+    const wt_backend *backend;
+    /* Replay the decode step as a captured graph on backends that record
+     * them (CUDA); false runs every step eagerly, as does the environment
+     * variable WT_GRAPHS=0, and op_attention (its shapes change per step). */
+    bool graphs;
 } wt_llama_options;
 
 /* Defaults: dtype as stored, full context, 1 thread, chunks of 128,
- * attention by wt_attention_cached (a static decode step). */
+ * attention by wt_attention_cached (a static decode step), the CPU backend,
+ * graphs on. */
 wt_llama_options wt_llama_options_default(void);
 
 typedef struct wt_llama wt_llama;
@@ -79,6 +94,14 @@ void wt_llama_free(wt_llama *m);
 
 const wt_llama_config *wt_llama_cfg(const wt_llama *m);
 int64_t wt_llama_context(const wt_llama *m);
+/* The backend the model runs on, and whether its decode steps are replayed
+ * graphs (false on the CPU, with graphs off, or with WT_GRAPHS=0). */
+const wt_backend *wt_llama_backend(const wt_llama *m);
+bool wt_llama_graphs(const wt_llama *m);
+/* Switches graph replay on or off (the next step runs eagerly; with graphs
+ * on, the one after it is captured). Allocates: not between steps of a
+ * real-time loop. */
+wt_status wt_llama_set_graphs(wt_llama *m, bool on);
 /* Bytes of weights one decode step reads (every matrix once, plus norms). */
 size_t wt_llama_weight_bytes(const wt_llama *m);
 void wt_llama_set_threads(wt_llama *m, int threads);
@@ -92,14 +115,17 @@ int64_t wt_llama_pos(const wt_llama *m);
  * and appends them to the cache. `all_logits` (n * vocab floats) receives the
  * logits of every position when not NULL; the last position's logits are
  * always available through wt_llama_logits. Errors: ids outside the
- * vocabulary, n == 0, pos + n past the context. Allocates (a heap context per
- * chunk); not for the real-time path. */
+ * vocabulary, n == 0, pos + n past the context. On the CPU it allocates (a
+ * heap context per call); a device runs the chunks in an arena planned at
+ * load. Not for the real-time path. */
 wt_status wt_llama_prefill(wt_llama *m, const int32_t *ids, int64_t n, float *all_logits);
-/* One decode step: `token` at position pos; zero allocations. Errors: id
- * outside the vocabulary, position past the context. */
+/* One decode step: `token` at position pos; zero allocations. The token is
+ * checked on the host, then token and position are uploaded, the step runs
+ * (replayed as a graph on a device after two eager runs) and the logits are
+ * downloaded. Errors: id outside the vocabulary, position past the context. */
 wt_status wt_llama_step(wt_llama *m, int32_t token);
-/* Logits (vocab floats) of the last position run; valid until the next
- * prefill/step/reset. */
+/* Logits (vocab floats, host memory owned by the model) of the last
+ * position run; valid until the next prefill/step/reset. */
 const float *wt_llama_logits(const wt_llama *m);
 
 /* ---- sampling ---- */
