@@ -38,10 +38,11 @@ wt_status wt_k_softmax(void *stream, wt_tensor *dst, const wt_tensor *x, float s
                        const wt_tensor *mask, wt_mask_kind kind, int64_t window);
 /* attention.cu: attention over a key/value cache in the backend's 4-D form
  * (engine/backend.h); positions are read on the device, an out-of-range one
- * gives a zero row */
+ * gives a zero row. `scratch` (device memory, may be NULL) holds the partial
+ * results when the cache is split into ranges across blocks. */
 wt_status wt_k_attention(void *stream, wt_tensor *dst, const wt_tensor *q, const wt_tensor *k,
                          const wt_tensor *v, const wt_tensor *pos, const wt_tensor *slot_pos,
-                         float scale, int64_t window);
+                         float scale, int64_t window, void *scratch, size_t scratch_bytes);
 /* norm.cu */
 wt_status wt_k_rms_norm(void *stream, wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                         float eps);

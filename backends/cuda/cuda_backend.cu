@@ -119,7 +119,8 @@ wt_status k_softmax(wt_tensor *dst, const wt_tensor *x, float scale, const wt_te
 }
 wt_status k_attention(wt_tensor *dst, const wt_tensor *q, const wt_tensor *k, const wt_tensor *v,
                       const wt_tensor *pos, const wt_tensor *slot_pos, float scale, int64_t window, struct wt_pool *) {
-    return wt_k_attention(s_stream(), dst, q, k, v, pos, slot_pos, scale, window);
+    return wt_k_attention(s_stream(), dst, q, k, v, pos, slot_pos, scale, window, state().scratch,
+                          kGemmScratchBytes);
 }
 wt_status k_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w, float eps) {
     return wt_k_rms_norm(s_stream(), dst, x, w, eps);

@@ -518,7 +518,9 @@ START_TEST(test_emu_attention) {
     /* B, n, H, KVH, hd, S, window, ring; odd sizes and caches longer than a chunk */
     const int64_t cfgs[][8] = {{1, 1, 1, 1, 1, 1, 0, 0},   {1, 1, 4, 2, 8, 40, 0, 0},  {2, 3, 4, 1, 16, 300, 0, 0},
                                {1, 5, 8, 2, 64, 70, 7, 0}, {3, 2, 2, 2, 6, 33, 0, 1},  {1, 4, 6, 3, 12, 260, 5, 1},
-                               {2, 1, 3, 3, 5, 129, 0, 1}};
+                               {2, 1, 3, 3, 5, 129, 0, 1}, {1, 1, 4, 2, 16, 1100, 0, 0}, {1, 2, 2, 1, 8, 700, 300, 1}};
+    /* with a scratch the cache is split into ranges merged by a second kernel */
+    std::vector<float> scratch(1 << 16);
     double worst = 0;
     int bad = 0, nonzero_bad = 0;
     for (const auto &c : cfgs) {
@@ -542,10 +544,14 @@ START_TEST(test_emu_attention) {
         wt_tensor *ref = ring ? wt_attention_ring(f.ctx, q, k, v, pos, sp, 0.3f, win)
                               : wt_attention_cached(f.ctx, q, k, v, pos, 0.3f, win);
         wt_tensor *got = wt_tensor_new4(f.ctx, WT_F32, B, n, H, hd);
-        bad += !ref || !got || K::wt_k_attention(NULL, got, q, k, v, pos, sp, 0.3f, win) != WT_OK;
-        if (ref && got) {
-            const int64_t s3[3] = {B, n, H * hd};
-            worst = std::fmax(worst, nmse(wt_view(f.ctx, got, 3, s3), ref));
+        for (int split = 0; split < 2; split++) {
+            bad += !ref || !got ||
+                   K::wt_k_attention(NULL, got, q, k, v, pos, sp, 0.3f, win, split ? scratch.data() : NULL,
+                                     split ? scratch.size() * sizeof(float) : 0) != WT_OK;
+            if (ref && got) {
+                const int64_t s3[3] = {B, n, H * hd};
+                worst = std::fmax(worst, nmse(wt_view(f.ctx, got, 3, s3), ref));
+            }
         }
     }
     /* a position outside a linear cache gives a zero row, the others are computed */
@@ -555,7 +561,7 @@ START_TEST(test_emu_attention) {
         wt_set_flat(pos, 0, 8.0);
         wt_set_flat(pos, 1, 3.0);
         wt_tensor *got = wt_tensor_new4(f.ctx, WT_F32, 1, 2, 2, 4);
-        bad += K::wt_k_attention(NULL, got, q, k, v, pos, NULL, 1.0f, 0) != WT_OK;
+        bad += K::wt_k_attention(NULL, got, q, k, v, pos, NULL, 1.0f, 0, NULL, 0) != WT_OK;
         for (int64_t i = 0; i < 8; i++) nonzero_bad += wt_get_flat(got, i) != 0.0;
         double second = 0;
         for (int64_t i = 8; i < 16; i++) second += std::fabs(wt_get_flat(got, i));
