@@ -61,6 +61,10 @@ wt_status wt_k_conv1d(void *stream, wt_tensor *dst, const wt_tensor *x, const wt
 wt_status wt_k_conv_transpose1d(void *stream, wt_tensor *dst, const wt_tensor *x,
                                 const wt_tensor *w, const wt_tensor *bias, int stride,
                                 int padding, int dilation, int groups);
+/* gemv.cu: y [M, N] (row stride ldy) = a [M, K] (row stride lda) w^T, w N
+ * rows of K weights (row stride ldw, f32/f16/bf16), 1 <= M <= 8; f32 sums */
+wt_status wt_k_gemv(void *stream, float *y, int64_t ldy, const float *a, int64_t lda, const void *w,
+                    wt_dtype wdt, int64_t ldw, int m_rows, int64_t n_rows, int64_t k_len);
 /* conv.cu, the GEMM form: cols [n, Cin*K, To] (contiguous, any dtype) from x
  * [n, Cin, T]; dst [n, Cout, To] = bias + overlap-add of f32 cols [n, Cout*K, T] */
 wt_status wt_k_im2col(void *stream, wt_tensor *cols, const wt_tensor *x, int stride, int pad_left,

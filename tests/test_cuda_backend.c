@@ -211,10 +211,12 @@ END_TEST
 START_TEST(test_matmul) {
     fx f;
     fx_init(&f, 103);
-    const int64_t dims[][3] = {{1, 1, 1}, {1, 64, 7}, {5, 33, 17}, {7, 129, 65}, {32, 96, 40}};
+    /* M <= 8 against a [N, K] weight runs the gemv kernel (8-wide loads
+     * when K allows: 512, 96), larger M cuBLAS */
+    const int64_t dims[][3] = {{1, 1, 1}, {1, 64, 7}, {5, 33, 17}, {7, 129, 65}, {32, 96, 40}, {1, 512, 96}, {8, 96, 33}};
     const wt_dtype dts[] = {WT_F32, WT_F16, WT_BF16};
     const double bounds[] = {B_MM_F32, B_MM_F16, B_MM_BF16};
-    for (int di = 0; di < 5; di++) {
+    for (int di = 0; di < (int)(sizeof dims / sizeof dims[0]); di++) {
         int64_t M = dims[di][0], K = dims[di][1], N = dims[di][2];
         for (int t = 0; t < 3; t++) {
             int64_t as[2] = {M, K}, bs[2] = {K, N}, ws[2] = {N, K};

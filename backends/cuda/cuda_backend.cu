@@ -301,6 +301,14 @@ wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, struc
     int64_t m = a->shape[nd - 2], k = a->shape[nd - 1], n = b->shape[nd - 1];
     if (dst->stride[nd - 1] != 1 || dst->stride[nd - 2] < n)
         return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: the output must have contiguous rows");
+    int64_t batches = 1;
+    for (int d = 0; d < nd - 2; d++) batches *= dst->shape[d];
+    /* a few rows times a weight matrix stored [N, K] (b is its transposed
+     * view): the bandwidth-bound product, with f32 activations kept */
+    if (batches == 1 && m <= 8 && b->stride[nd - 2] == 1 && b->stride[nd - 1] >= k &&
+        a->stride[nd - 1] == 1 && a->stride[nd - 2] >= k)
+        return wt_k_gemv(st.stream, (float *)dst->data, dst->stride[nd - 2], (const float *)a->data,
+                         a->stride[nd - 2], b->data, b->dtype, b->stride[nd - 1], (int)m, n, k);
     const wt_tensor *aa = a;
     wt_tensor conv;
     if (b->dtype != WT_F32) { /* cuBLAS needs one input type: a in b's dtype, in the scratch */
@@ -324,8 +332,6 @@ wt_status k_matmul(wt_tensor *dst, const wt_tensor *a, const wt_tensor *b, struc
         !as_blas(aa->stride[nd - 2], aa->stride[nd - 1], m, k, &opa, &lda))
         return wt_error(WT_ERR_UNSUPPORTED, "cuda matmul: operands need unit stride in one of the last two dims");
     /* row-major op N on b is column-major [N, K] with op N, and likewise for a */
-    int64_t batches = 1;
-    for (int d = 0; d < nd - 2; d++) batches *= dst->shape[d];
     size_t ea = wt_dtype_size(aa->dtype), eb = wt_dtype_size(b->dtype);
     const float one = 1.0f, zero = 0.0f;
     int64_t sa, sb, sd;
