@@ -244,7 +244,8 @@ int main(int argc, char **argv) {
     wt_ctx *ctx = wt_ctx_new_heap(NULL);
     static const struct {
         int64_t M, K, N;
-    } mm[] = {{1, 512, 2048}, {1, 2048, 512}, {250, 512, 512}, {1, 4096, 4096}};
+    } mm[] = {{1, 512, 2048}, {1, 2048, 512}, {250, 512, 512}, {1, 4096, 4096},
+              {1, 2048, 5632} /* a Llama-1.1B FFN mat-vec */};
     for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++) {
         bench_matmul(ctx, mm[i].M, mm[i].K, mm[i].N, WT_F32, max_threads);
         bench_matmul(ctx, mm[i].M, mm[i].K, mm[i].N, WT_BF16, max_threads);

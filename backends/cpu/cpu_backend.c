@@ -1,11 +1,36 @@
 /* The CPU backend: host memory and the op table (ops live in cpu_*.c). */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "backends/cpu/cpu_ops.h"
 
+/* Blocks from this size up (weight matrices, large arenas) are placed on
+ * 2 MiB boundaries and asked to be backed by transparent huge pages. A
+ * decode step streams gigabytes of weights once each; on 4 KiB pages each
+ * page is a TLB miss and a point where the hardware prefetcher stops, and a
+ * 1-row f32 mat-vec over 1 GB of weights ran at ~20 GB/s here against ~28
+ * on huge pages (llama2.c gets much of that from the page cache's large
+ * folios behind its mmap). Smaller blocks keep plain 64-byte alignment, so
+ * the rounding wastes little. */
+#define WT_CPU_HUGE_MIN ((size_t)8 << 20)
+#define WT_CPU_HUGE_PAGE ((size_t)2 << 20)
+
 static void *cpu_alloc(size_t bytes) {
     size_t n = (bytes + 63) & ~(size_t)63;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= WT_CPU_HUGE_MIN) {
+        size_t whole = (n + WT_CPU_HUGE_PAGE - 1) & ~(WT_CPU_HUGE_PAGE - 1);
+        void *p = aligned_alloc(WT_CPU_HUGE_PAGE, whole);
+        /* only the bytes asked for: a huge page past them would be memory
+         * the caller never uses; advice that fails only costs speed */
+        if (p) (void)madvise(p, n, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
     return aligned_alloc(64, n ? n : 64);
 }
 

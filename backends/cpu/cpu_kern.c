@@ -24,9 +24,8 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 /* X panel depth of wt_kern_wx (64 KiB of f32 on the stack). */
 #define KC 512
 /* Rows of W per dot tile and vectors per row per loop step, by columns of
- * x. A mat-vec is bound by how many weight cache lines are in flight: many
- * rows at once (independent streams) measured fastest here, up to 18 GB/s
- * for f32 where one row at a time reached 13. */
+ * x. Weights that stay in cache are bound by loads: many rows at once share
+ * each load of x. */
 #ifndef DOT_RB_1
 #define DOT_RB_1 16
 #define DOT_U_1 1
@@ -35,6 +34,17 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #define DOT_RB_34 4
 #define DOT_U_34 1
 #endif
+/* f32 / f16 weights of at least this many bytes against one column of x
+ * stream from memory, one row at a time: the whole matrix is then a single
+ * front-to-back stream, which the hardware prefetcher follows best once the
+ * weights sit on huge pages (cpu_backend.c). By CPU time over 4 layers of
+ * TinyLlama-1.1B shapes: f32 27-28 GB/s against 23-26 for 16-row tiles, f16
+ * 23 against 20 (on 4 KiB pages the 16 streams keep a small lead for f32, 19
+ * against 18, as every stream stalls at each page boundary). A software
+ * prefetch only slowed the single stream down (20-23 GB/s). */
+#ifndef DOT_STREAM_MIN
+#define DOT_STREAM_MIN ((int64_t)1 << 20)
+#endif
 /* Software prefetch distance in bytes along each row (0: none). */
 #ifndef DOT_PF
 #define DOT_PF 0
@@ -42,9 +52,11 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_RB_MAX
 #define DOT_RB_MAX 16
 #endif
-/* bf16 rows per tile by columns of x, and the prefetch distance along the
- * row: for bf16 one row at a time with a software prefetch measured fastest
- * (17-18 GB/s of weights for one column, against 12 for f32-style tiles). */
+/* bf16 rows per tile by columns of x, and the software prefetch distance
+ * along the row (0: none): one row at a time measured fastest for bf16, and
+ * without prefetch (by CPU time, 4 layers of TinyLlama-1.1B shapes: 23-25
+ * GB/s of weights on huge pages against 22 with a 2 KiB prefetch, 16-18
+ * against 14-16 on 4 KiB pages). */
 #ifndef DOT_BF_RB1
 #define DOT_BF_RB1 1
 #endif
@@ -52,7 +64,7 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #define DOT_BF_RB2 1
 #endif
 #ifndef DOT_BF_PF
-#define DOT_BF_PF 2048
+#define DOT_BF_PF 0
 #endif
 #define DOT_BF_RB(M) ((M) == 1 ? DOT_BF_RB1 : (M) == 2 ? DOT_BF_RB2 : 1)
 /* x is deinterleaved into even / odd halves in chunks of this many floats. */
@@ -277,6 +289,13 @@ KI void dot_all(const int RB, const int M, const int U, const wt_dtype dt, int64
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
                  const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
+    if (M == 1 && wdt != WT_BF16 && R * P * (int64_t)dt_size(wdt) >= DOT_STREAM_MIN) {
+        if (wdt == WT_F16)
+            dot_all(1, 1, 1, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+        else
+            dot_all(1, 1, 1, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+        return;
+    }
     switch (M) {
         DOT_CASE(1, DOT_RB_1, DOT_U_1)
         DOT_CASE(2, DOT_RB_2, DOT_U_2)
