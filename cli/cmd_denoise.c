@@ -13,11 +13,12 @@
 
 #include "cli/audio_io.h"
 #include "cli/cli.h"
+#include "engine/backend.h"
 #include "wavetensor/demucs.h"
 #include "wavetensor/wavetensor.h"
 
 typedef struct denoise_opts {
-    const char *in, *out, *weights, *config;
+    const char *in, *out, *weights, *config, *device;
     bool streaming, force_float;
     int64_t chunk;
     int frames;
@@ -42,6 +43,7 @@ static void usage(FILE *f) {
             "                     same output; implies --streaming)\n"
             "  --frames N         streaming: network frames per step (default 1)\n"
             "  --dry X            dry/wet mix, 0..1: X * noisy + (1 - X) * enhanced\n"
+            "  --device D         cpu (default) or cuda: where the model runs\n"
             "  --float            write 32-bit float WAV\n");
 }
 
@@ -56,7 +58,7 @@ static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out) {
 
 /* Returns -1 on success, else the exit code. */
 static int parse_args(int argc, char **argv, denoise_opts *o) {
-    *o = (denoise_opts){.chunk = 0, .frames = 1, .dry = 0.0};
+    *o = (denoise_opts){.chunk = 0, .frames = 1, .dry = 0.0, .device = "cpu"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -69,7 +71,7 @@ static int parse_args(int argc, char **argv, denoise_opts *o) {
             o->force_float = true;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--weights") ||
                    !strcmp(a, "--config") || !strcmp(a, "--chunk") || !strcmp(a, "--frames") ||
-                   !strcmp(a, "--dry")) {
+                   !strcmp(a, "--dry") || !strcmp(a, "--device")) {
             if (!has_val) return wt_cli_fail(WT_EXIT_USAGE, "denoise: %s needs a value", a);
             const char *v = argv[++i];
             int64_t n;
@@ -77,6 +79,10 @@ static int parse_args(int argc, char **argv, denoise_opts *o) {
                 o->out = v;
             } else if (!strcmp(a, "--weights")) {
                 o->weights = v;
+            } else if (!strcmp(a, "--device")) {
+                if (strcmp(v, "cpu") && strcmp(v, "cuda"))
+                    return wt_cli_fail(WT_EXIT_USAGE, "denoise: --device wants cpu or cuda, got '%s'", v);
+                o->device = v;
             } else if (!strcmp(a, "--config")) {
                 o->config = v;
             } else if (!strcmp(a, "--chunk")) {
@@ -145,19 +151,23 @@ static void progress(bool on, int64_t done, int64_t total) {
     fflush(stderr);
 }
 
+/* The offline pass on the model's backend: the input is uploaded and the
+ * result downloaded (plain copies on the CPU). */
 static wt_status run_offline(wt_demucs *m, const float *x, int64_t n, float dry, float *y) {
-    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    const wt_backend *be = wt_demucs_get_backend(m);
+    wt_ctx *ctx = wt_ctx_new_heap(be);
     if (!ctx) return WT_ERR_NOMEM;
     int64_t shape[3] = {1, 1, n};
-    wt_tensor *in = wt_tensor_wrap(ctx, WT_F32, 3, shape, (void *)x);
-    wt_tensor *out = wt_demucs_forward(m, ctx, in, NULL, NULL);
-    wt_status st = WT_OK;
+    wt_tensor *in = wt_tensor_new(ctx, WT_F32, 3, shape);
+    wt_status st = in ? be->upload(in->data, x, (size_t)n * sizeof *x) : WT_ERR_NOMEM;
+    wt_tensor *out = st == WT_OK ? wt_demucs_forward(m, ctx, in, NULL, NULL) : NULL;
     if (!out) {
-        st = wt_error(wt_ctx_status(ctx), "%s", wt_ctx_error(ctx));
-    } else {
-        const float *p = out->data;
-        /* the reference enhance.py's mix: (1 - dry) * estimate + dry * noisy */
-        for (int64_t i = 0; i < n; i++) y[i] = (float)((1.0 - dry) * p[i] + dry * x[i]);
+        st = wt_error(wt_ctx_status(ctx) ? wt_ctx_status(ctx) : st, "%s",
+                      wt_ctx_status(ctx) ? wt_ctx_error(ctx) : wt_last_error());
+    } else if ((st = be->download(y, out->data, (size_t)n * sizeof *y)) == WT_OK) {
+        /* out is contiguous [1, 1, n]; the reference enhance.py's mix:
+         * (1 - dry) * estimate + dry * noisy */
+        for (int64_t i = 0; i < n; i++) y[i] = (float)((1.0 - dry) * y[i] + dry * x[i]);
     }
     wt_ctx_free(ctx);
     return st;
@@ -202,7 +212,14 @@ int wt_cmd_denoise(int argc, char **argv) {
         wt_audio_free(&a);
         return wt_cli_fail(WT_EXIT_RUNTIME, "%s: too short to denoise", o.in);
     }
-    wt_demucs *m = wt_demucs_new(&cfg, o.weights, WT_F32);
+    const wt_backend *be = wt_backend_by_name(o.device);
+    if (!be) {
+        wt_audio_free(&a);
+        return wt_cli_fail(WT_EXIT_RUNTIME,
+                           "denoise: device '%s' is not available (no device, or built without it)",
+                           o.device);
+    }
+    wt_demucs *m = wt_demucs_new_on(be, &cfg, o.weights, WT_F32);
     if (!m) {
         wt_audio_free(&a);
         return wt_cli_fail(WT_EXIT_RUNTIME, "%s", wt_last_error());

@@ -361,7 +361,7 @@ START_TEST(test_conv) {
     fx f;
     fx_init(&f, 108);
     struct cfg { int64_t b, cin, cout, t, k; int stride, pl, pr, dil, groups; };
-    /* groups > 1 run the direct kernels, groups == 1 the GEMM form (im2col
+    /* groups > 1 or < 8 outputs run the direct kernels, the rest the GEMM form (im2col
      * or col2im around cuBLAS), incl. codec-like sizes split over batch */
     const struct cfg cfgs[] = {{1, 1, 1, 1, 1, 1, 0, 0, 1, 1},    {2, 3, 5, 37, 3, 1, 2, 0, 1, 1},
                                {1, 4, 6, 300, 4, 2, 3, 0, 1, 2},  {2, 8, 8, 65, 7, 1, 6, 0, 3, 8},

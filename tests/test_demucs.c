@@ -529,6 +529,7 @@ START_TEST(test_cli_golden) {
     wt_test_golden(cfg, sizeof cfg, "demucs/configs/tiny.json");
     const struct { const char *flags, *ref; } runs[] = {
         {"", "enhanced"},
+        {"--device cpu", "enhanced"},
         {"--streaming", "enhanced_stream"},
         {"--streaming --chunk 37", "enhanced_stream"},
         {"--streaming --dry 0.04", "enhanced_stream_dry"},
@@ -596,6 +597,7 @@ START_TEST(test_cli_bad_input) {
         {"denoise %s/noisy.wav -o %s --weights %s --config %s --chunk 0", 2},
         {"denoise %s/noisy.wav -o %s --weights %s --config %s --dry abc", 2},
         {"denoise %s/noisy.wav -o %s --weights %s --config %s --frames 0", 2},
+        {"denoise %s/noisy.wav -o %s --weights %s --config %s --device tpu", 2},
         {"denoise %s/noisy.wav -o %s --weights %s --config %s --bogus", 2},
         {"denoise %s/noisy.wav -o %s --weights %s --config %s extra.wav", 2},
         {"denoise %s/noisy.wav -o %s --weights %s --config %s.missing", 1},

@@ -163,8 +163,12 @@ wt_tensor batch_slice(const wt_tensor *t, int64_t b0, int64_t n) {
     return v;
 }
 
+/* The GEMM form pays for writing K copies of the input; with few output
+ * channels (Demucs' 1-channel resampling filters) the direct kernel reads
+ * the input in place and wins. */
 bool conv_gemm_ok(const wt_tensor *dst, const wt_tensor *w, int groups) {
-    return groups == 1 && wt_is_contiguous(w) && dst->stride[2] == 1 && dst->stride[1] >= dst->shape[2];
+    return groups == 1 && dst->shape[1] >= 8 && wt_is_contiguous(w) && dst->stride[2] == 1 &&
+           dst->stride[1] >= dst->shape[2];
 }
 
 /* conv1d as GEMMs: per batch entry y [Cout, To] = w [Cout, Cin*K] cols [Cin*K, To],

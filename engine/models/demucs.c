@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend.h"
 #include "wavetensor/ops.h"
 #include "wavetensor/weights.h"
 
@@ -206,7 +207,21 @@ static wt_status load_weights(wt_demucs *m, wt_weights *w, wt_dtype wd) {
     return wt_ctx_status(m->wctx);
 }
 
-static wt_demucs *model_alloc(const wt_demucs_config *cfg) {
+/* A new tensor of the model's context holding a copy of host tensor h
+ * (one upload; a memcpy on the CPU). */
+static const wt_tensor *to_model(wt_demucs *m, const wt_tensor *h) {
+    if (!h) return NULL;
+    wt_tensor *t = wt_tensor_new(m->wctx, h->dtype, h->ndim, h->shape);
+    if (!t) return NULL;
+    wt_status st = m->be->upload(t->data, h->data, wt_nbytes(h));
+    if (st != WT_OK) {
+        wt_ctx_fail(m->wctx, st, "demucs: weight upload failed: %s", wt_last_error());
+        return NULL;
+    }
+    return t;
+}
+
+static wt_demucs *model_alloc(const wt_backend *be, const wt_demucs_config *cfg) {
     if (wt_demucs_config_validate(cfg) != WT_OK) return NULL;
     wt_demucs *m = calloc(1, sizeof *m);
     if (!m) {
@@ -214,13 +229,19 @@ static wt_demucs *model_alloc(const wt_demucs_config *cfg) {
         return NULL;
     }
     m->cfg = *cfg;
-    m->wctx = wt_ctx_new_heap(NULL);
-    if (m->wctx) m->sinc = wt_tensor_new3(m->wctx, WT_F32, 1, 1, 2 * WT_DEMUCS_SINC_ZEROS);
+    m->be = be ? be : wt_cpu_backend();
+    m->wctx = wt_ctx_new_heap(m->be);
+    float k[2 * WT_DEMUCS_SINC_ZEROS];
+    sinc_kernel(k, WT_DEMUCS_SINC_ZEROS);
+    int64_t shape[3] = {1, 1, 2 * WT_DEMUCS_SINC_ZEROS};
+    if (m->wctx) {
+        m->sinc = wt_tensor_new(m->wctx, WT_F32, 3, shape);
+        if (m->sinc && m->be->upload(m->sinc->data, k, sizeof k) != WT_OK) m->sinc = NULL;
+    }
     if (!m->sinc) {
         wt_demucs_free(m);
         return NULL;
     }
-    sinc_kernel(m->sinc->data, WT_DEMUCS_SINC_ZEROS);
     return m;
 }
 
@@ -260,11 +281,17 @@ static void count_bytes(wt_demucs *m) {
 
 wt_demucs *wt_demucs_new(const wt_demucs_config *cfg, const char *weights_path,
                          wt_dtype weight_dtype) {
+    return wt_demucs_new_on(NULL, cfg, weights_path, weight_dtype);
+}
+
+wt_demucs *wt_demucs_new_on(const wt_backend *be, const wt_demucs_config *cfg,
+                            const char *weights_path, wt_dtype weight_dtype) {
     if (weight_dtype != WT_F32 && weight_dtype != WT_F16 && weight_dtype != WT_BF16) {
         wt_error(WT_ERR_INVALID, "demucs: weights must be held in f32, f16 or bf16");
         return NULL;
     }
-    wt_demucs *m = model_alloc(cfg);
+    /* the loader (wt_st_load) converts on the host and uploads to be */
+    wt_demucs *m = model_alloc(be, cfg);
     if (!m) return NULL;
     wt_weights *w = wt_weights_open(weights_path, m->wctx, weight_dtype);
     if (!w) {
@@ -296,31 +323,50 @@ static float rand_sym(uint64_t *s, double b) {
     return (float)((2.0 * u - 1.0) * b);
 }
 
-/* A new f32 tensor of `shape` with uniform values in +-bound, converted to
- * dtype. */
-static wt_tensor *rand_tensor(wt_ctx *ctx, uint64_t *seed, wt_dtype dt, int ndim,
-                              const int64_t *shape, double bound, double divide) {
-    wt_tensor *t = wt_tensor_new(ctx, WT_F32, ndim, shape);
+/* A tensor of the model's context with `shape` uniform values in +-bound
+ * (divided by `divide`), drawn in f32 and converted to dtype on the host
+ * context tmp, then uploaded. */
+static const wt_tensor *rand_tensor(wt_demucs *m, wt_ctx *tmp, uint64_t *seed, wt_dtype dt,
+                                    int ndim, const int64_t *shape, double bound, double divide) {
+    wt_tensor *t = wt_tensor_new(tmp, WT_F32, ndim, shape);
     if (!t) return NULL;
     float *p = t->data;
     for (int64_t i = 0; i < wt_numel(t); i++) p[i] = (float)(rand_sym(seed, bound) / divide);
-    return dt == WT_F32 ? t : wt_to_dtype(ctx, t, dt);
+    const wt_tensor *r = to_model(m, dt == WT_F32 ? t : wt_to_dtype(tmp, t, dt));
+    wt_ctx_reset(tmp);
+    return r;
 }
 
 /* PyTorch's default conv init (bound 1/sqrt(fan_in)) followed by the
  * reference's rescale_module: weight and bias divided by
  * sqrt(std(weight) / rescale), std of a uniform being bound/sqrt(3). */
-static void rand_conv(wt_demucs *m, uint64_t *seed, wt_dtype dt, const int64_t *shape,
-                      int64_t fan_in, int64_t nbias, const wt_tensor **w, const wt_tensor **b) {
+static void rand_conv(wt_demucs *m, wt_ctx *tmp, uint64_t *seed, wt_dtype dt,
+                      const int64_t *shape, int64_t fan_in, int64_t nbias, const wt_tensor **w,
+                      const wt_tensor **b) {
     double bound = 1.0 / sqrt((double)fan_in);
     double div = m->cfg.rescale > 0 ? sqrt(bound / sqrt(3.0) / m->cfg.rescale) : 1.0;
-    *w = rand_tensor(m->wctx, seed, dt, 3, shape, bound, div);
-    *b = rand_tensor(m->wctx, seed, WT_F32, 1, &nbias, bound, div);
+    *w = rand_tensor(m, tmp, seed, dt, 3, shape, bound, div);
+    *b = rand_tensor(m, tmp, seed, WT_F32, 1, &nbias, bound, div);
 }
 
 wt_demucs *wt_demucs_new_random(const wt_demucs_config *cfg, uint64_t seed, wt_dtype dt) {
-    wt_demucs *m = model_alloc(cfg);
+    return wt_demucs_new_random_on(NULL, cfg, seed, dt);
+}
+
+wt_demucs *wt_demucs_new_random_on(const wt_backend *be, const wt_demucs_config *cfg,
+                                   uint64_t seed, wt_dtype dt) {
+    if (dt != WT_F32 && dt != WT_F16 && dt != WT_BF16) {
+        wt_error(WT_ERR_INVALID, "demucs: weights must be held in f32, f16 or bf16");
+        return NULL;
+    }
+    wt_demucs *m = model_alloc(be, cfg);
     if (!m) return NULL;
+    /* values are drawn on the host (same numbers on every backend) */
+    wt_ctx *tmp = wt_ctx_new_heap(NULL);
+    if (!tmp) {
+        wt_demucs_free(m);
+        return NULL;
+    }
     const wt_demucs_config *c = &m->cfg;
     uint64_t s = seed ? seed : 0x9E3779B97F4A7C15ull;
     int64_t K = c->kernel_size, g = c->glu ? 2 : 1;
@@ -330,11 +376,11 @@ wt_demucs *wt_demucs_new_random(const wt_demucs_config *cfg, uint64_t seed, wt_d
         wt_demucs_enc *e = &m->enc[i];
         wt_demucs_dec *d = &m->dec[c->depth - 1 - i];
         int64_t s_conv[3] = {h, cin, K}, s_pw[3] = {g * h, h, 1}, s_tr[3] = {h, cout, K};
-        rand_conv(m, &s, dt, s_conv, cin * K, h, &e->conv_w, &e->conv_b);
-        rand_conv(m, &s, dt, s_pw, h, g * h, &e->pw_w, &e->pw_b);
-        rand_conv(m, &s, dt, s_pw, h, g * h, &d->pw_w, &d->pw_b);
+        rand_conv(m, tmp, &s, dt, s_conv, cin * K, h, &e->conv_w, &e->conv_b);
+        rand_conv(m, tmp, &s, dt, s_pw, h, g * h, &e->pw_w, &e->pw_b);
+        rand_conv(m, tmp, &s, dt, s_pw, h, g * h, &d->pw_w, &d->pw_b);
         /* ConvTranspose1d's fan_in is computed from weight.size(1) * K. */
-        rand_conv(m, &s, dt, s_tr, cout * K, cout, &d->convtr_w, &d->convtr_b);
+        rand_conv(m, tmp, &s, dt, s_tr, cout * K, cout, &d->convtr_w, &d->convtr_b);
         d->cout = (int)cout;
         d->relu = i > 0;
         cin = h;
@@ -347,18 +393,21 @@ wt_demucs *wt_demucs_new_random(const wt_demucs_config *cfg, uint64_t seed, wt_d
     for (int k = 0; k < 2 * dirs; k++) {
         int64_t in = k < dirs ? C : dirs * C;
         int64_t s_ih[2] = {4 * C, in}, s_hh[2] = {4 * C, C}, s_b = 4 * C;
-        m->lstm.w_ih[k] = rand_tensor(m->wctx, &s, dt, 2, s_ih, bound, 1.0);
-        m->lstm.w_hh[k] = rand_tensor(m->wctx, &s, dt, 2, s_hh, bound, 1.0);
-        m->lstm.b_ih[k] = rand_tensor(m->wctx, &s, WT_F32, 1, &s_b, bound, 1.0);
-        m->lstm.b_hh[k] = rand_tensor(m->wctx, &s, WT_F32, 1, &s_b, bound, 1.0);
+        m->lstm.w_ih[k] = rand_tensor(m, tmp, &s, dt, 2, s_ih, bound, 1.0);
+        m->lstm.w_hh[k] = rand_tensor(m, tmp, &s, dt, 2, s_hh, bound, 1.0);
+        m->lstm.b_ih[k] = rand_tensor(m, tmp, &s, WT_F32, 1, &s_b, bound, 1.0);
+        m->lstm.b_hh[k] = rand_tensor(m, tmp, &s, WT_F32, 1, &s_b, bound, 1.0);
     }
     if (!c->causal) {
         int64_t s_lw[2] = {C, 2 * C};
         double lb = 1.0 / sqrt(2.0 * (double)C);
-        m->lin_w = rand_tensor(m->wctx, &s, dt, 2, s_lw, lb, 1.0);
-        m->lin_b = rand_tensor(m->wctx, &s, WT_F32, 1, &C, lb, 1.0);
+        m->lin_w = rand_tensor(m, tmp, &s, dt, 2, s_lw, lb, 1.0);
+        m->lin_b = rand_tensor(m, tmp, &s, WT_F32, 1, &C, lb, 1.0);
     }
-    if (wt_ctx_status(m->wctx) != WT_OK || pack_convtr(m) != WT_OK) {
+    bool ok = wt_ctx_status(tmp) == WT_OK;
+    wt_ctx_free(tmp);
+    /* a failed context op has also set the thread's last error */
+    if (!ok || wt_ctx_status(m->wctx) != WT_OK || pack_convtr(m) != WT_OK) {
         wt_demucs_free(m);
         return NULL;
     }
@@ -373,6 +422,7 @@ void wt_demucs_free(wt_demucs *m) {
 }
 
 const wt_demucs_config *wt_demucs_get_config(const wt_demucs *m) { return &m->cfg; }
+const wt_backend *wt_demucs_get_backend(const wt_demucs *m) { return m->be; }
 size_t wt_demucs_weight_bytes(const wt_demucs *m) { return m->weight_bytes; }
 
 /* ---- building blocks ---- */
@@ -503,15 +553,27 @@ static void tap_call(wt_demucs_tap tap, void *user, const char *name, const wt_t
 }
 
 /* Unbiased std over time of the channel mean, per batch entry, computed in
- * double from the host samples (the reference's float32 reduction is
- * accurate to an ulp or so; a naive float sum over minutes would not be). */
+ * double from the samples on the host (the reference's float32 reduction is
+ * accurate to an ulp or so; a naive float sum over minutes would not be).
+ * A device input is downloaded once for it; the result [B, 1, 1] goes back
+ * to ctx's backend. */
 static wt_tensor *input_std(wt_ctx *ctx, const wt_tensor *mix) {
     int64_t B = mix->shape[0], C = mix->shape[1], T = mix->shape[2];
+    const wt_backend *be = wt_ctx_backend(ctx);
     wt_tensor *xc = wt_contiguous(ctx, mix);
     wt_tensor *std = wt_tensor_new3(ctx, WT_F32, B, 1, 1);
     if (!xc || !std) return NULL;
-    const float *p = xc->data;
-    float *out = std->data;
+    float *host = be->host ? NULL : malloc(wt_nbytes(xc));
+    float *out = malloc((size_t)B * sizeof *out);
+    wt_status st = !out || (!be->host && !host) ? WT_ERR_NOMEM : WT_OK;
+    if (st == WT_OK && host) st = be->download(host, xc->data, wt_nbytes(xc));
+    if (st != WT_OK) {
+        free(host);
+        free(out);
+        wt_ctx_fail(ctx, st, "demucs: cannot read the input for its std");
+        return NULL;
+    }
+    const float *p = host ? host : xc->data;
     for (int64_t b = 0; b < B; b++) {
         double sum = 0, sum2 = 0;
         for (int64_t t = 0; t < T; t++) {
@@ -530,6 +592,13 @@ static wt_tensor *input_std(wt_ctx *ctx, const wt_tensor *mix) {
         }
         out[b] = (float)sqrt(sum2 / (double)(T - 1));
     }
+    st = be->upload(std->data, out, (size_t)B * sizeof *out);
+    free(host);
+    free(out);
+    if (st != WT_OK) {
+        wt_ctx_fail(ctx, st, "demucs: std upload failed");
+        return NULL;
+    }
     return std;
 }
 
@@ -537,13 +606,20 @@ wt_tensor *wt_demucs_forward(wt_demucs *m, wt_ctx *ctx, const wt_tensor *mix, wt
                              void *user) {
     const wt_demucs_config *c = &m->cfg;
     if (wt_ctx_status(ctx) != WT_OK) return NULL;
+    if (wt_ctx_backend(ctx) != m->be) {
+        wt_ctx_fail(ctx, WT_ERR_INVALID,
+                    "demucs: the context is on the '%s' backend, the model on '%s'",
+                    wt_ctx_backend(ctx)->name, m->be->name);
+        return NULL;
+    }
     if (!mix || mix->ndim != 3 || mix->dtype != WT_F32 || mix->shape[1] != c->chin ||
-        mix->shape[2] < (c->normalize ? 2 : 1) || mix->backend != wt_cpu_backend()) {
+        mix->shape[2] < (c->normalize ? 2 : 1) || mix->backend != m->be) {
         char buf[64] = "NULL";
         if (mix) wt_shape_str(mix, buf, sizeof buf);
         wt_ctx_fail(ctx, WT_ERR_INVALID,
-                    "demucs: input must be f32 [batch, %d, time >= 2] on the CPU, got %s", c->chin,
-                    buf);
+                    "demucs: input must be f32 [batch, %d, time >= 2] on the model's backend "
+                    "('%s'), got %s%s", c->chin, m->be->name, buf,
+                    mix && mix->backend != m->be ? " on another backend" : "");
         return NULL;
     }
     int64_t B = mix->shape[0], T = mix->shape[2];

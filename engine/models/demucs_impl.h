@@ -25,7 +25,8 @@ typedef struct wt_demucs_dec {
 
 struct wt_demucs {
     wt_demucs_config cfg;
-    wt_ctx *wctx;                          /* owns weights and the sinc kernel */
+    const wt_backend *be;                  /* where weights live and ops run */
+    wt_ctx *wctx;                          /* owns weights and the sinc kernel (on be) */
     wt_demucs_enc enc[WT_DEMUCS_MAX_DEPTH]; /* enc[0] sees the audio */
     wt_demucs_dec dec[WT_DEMUCS_MAX_DEPTH]; /* dec[0] is the deepest */
     wt_lstm lstm;

@@ -2,14 +2,22 @@
  * input samples per step, running-variance normalization, resampling with
  * carried history on both sides, encoder outputs and decoder overlap-add
  * tails carried between steps, LSTM state, dry/wet mix and flush().
- * Host-side bookkeeping (pending input, normalization, mixing) uses buffers
- * reserved at creation; the network runs on an arena context planned by a
- * dry run, so a step allocates nothing. */
+ * Host-side bookkeeping (pending input, running variance, normalization,
+ * resampler input history, mixing) works on host arrays reserved at
+ * creation. The network runs on the model's backend: the normalized window
+ * is uploaded into a fixed tensor, the network step (ops only, on an arena
+ * context planned by a dry run, state in fixed tensors) writes a fixed
+ * output tensor that is downloaded after it. The steady-state step is a
+ * wt_step_graph (captured and replayed on a device); the first step after a
+ * start or flush takes another path and runs eagerly. A step allocates
+ * nothing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/backend.h"
 #include "engine/models/demucs_impl.h"
+#include "wavetensor/graph.h"
 #include "wavetensor/ops.h"
 
 struct wt_demucs_stream {
@@ -17,14 +25,21 @@ struct wt_demucs_stream {
     wt_demucs_stream_info info;
     float dry;
 
-    wt_ctx *state_ctx; /* persistent tensors below */
-    wt_ctx *step;      /* arena, reset each step */
+    const wt_backend *be;
+    wt_ctx *state_ctx; /* persistent tensors below (on be) */
+    wt_ctx *step;      /* arena on be, reset each step */
+    wt_step_graph *graph; /* the steady-state step */
 
+    /* host arrays */
     float *pending;    /* [total_length]: input not yet consumed */
     int64_t n_pending;
+    float *frame_host; /* [resample_buffer + total_length]: normalized history + window */
+    float *y_host;     /* [stride]: the network's downsampled output of the last step */
     float *frame_out;  /* [stride]: the last step's output */
 
-    wt_tensor *frame_in;     /* [1, 1, resample_buffer + total_length] normalized window + history */
+    /* tensors on be, fixed addresses */
+    wt_tensor *frame_in;     /* [1, 1, resample_buffer + total_length]: frame_host uploaded */
+    wt_tensor *frame_y;      /* [1, 1, stride]: the step's output, downloaded into y_host */
     wt_tensor *resample_out; /* [1, 1, resample_buffer]: tail of the previous network output */
     wt_tensor *enc_state[WT_DEMUCS_MAX_DEPTH]; /* encoders 0..depth-2: [1, C_i, L_i] */
     wt_tensor *dec_state[WT_DEMUCS_MAX_DEPTH]; /* decoders: [1, cout_j, S] overlap-add tails */
@@ -147,24 +162,58 @@ static wt_tensor *separate(wt_demucs_stream *s, wt_ctx *ctx, const wt_tensor *fr
         wt_fill_(ctx, s->c, 0.0);
     }
     x = wt_demucs_lstm(ctx, s->m, x, s->h, s->c);
-    wt_tensor *out = decode(s, ctx, x, skips, extra);
-    s->first = false;
-    s->lstm_fresh = false;
-    return out;
+    /* s->first and s->lstm_fresh are cleared by the caller after the step:
+     * a replayed graph never runs this function. */
+    return decode(s, ctx, x, skips, extra);
 }
 
 /* ---- one step ---- */
 
-/* Processes pending[0:total_length] into frame_out[0:stride]. */
-static wt_status step(wt_demucs_stream *s, wt_ctx *ctx) {
+/* The network on frame_in (the normalized window after its resampler
+ * history) into frame_y: ops only, the same ones on the same addresses
+ * each call of one path (first or steady), so it can be captured. */
+static wt_status network(wt_demucs_stream *s, wt_ctx *ctx) {
     const wt_demucs *m = s->m;
     const wt_demucs_config *c = &m->cfg;
     const wt_demucs_stream_info *in = &s->info;
-    int64_t total = in->total_length, stride = in->stride, rb = in->resample_buffer;
-    int64_t up = c->resample;
-    const float *win = s->pending;
-    float *fin = s->frame_in->data;
+    int64_t stride = in->stride, rb = in->resample_buffer, up = c->resample;
     wt_ctx_reset(ctx);
+    wt_tensor *x = s->frame_in;
+    if (up > 1) {
+        x = wt_demucs_upsample2(ctx, m, x);
+        if (up == 4) x = wt_demucs_upsample2(ctx, m, x);
+    }
+    x = wt_contiguous(ctx, wt_narrow(ctx, x, -1, up * rb, up * in->frame_length));
+    tap_call(s, "stream.input", x);
+    wt_tensor *extra = NULL;
+    wt_tensor *out = separate(s, ctx, x, &extra);
+    tap_call(s, "stream.out", out);
+    tap_call(s, "stream.extra", extra);
+    if (!out || !extra) return wt_ctx_status(ctx) ? wt_ctx_status(ctx) : WT_ERR_INVALID;
+    int64_t olen = out->shape[2];
+    const wt_tensor *parts[3] = {s->resample_out, out, extra};
+    wt_tensor *y = wt_cat(ctx, parts, 3, -1);
+    wt_copy_(ctx, s->resample_out, wt_narrow(ctx, out, -1, olen - rb, rb));
+    if (up > 1) {
+        y = wt_demucs_downsample2(ctx, m, y);
+        if (up == 4) y = wt_demucs_downsample2(ctx, m, y);
+    }
+    wt_copy_(ctx, s->frame_y, wt_narrow(ctx, y, -1, rb / up, stride));
+    return wt_ctx_status(ctx);
+}
+
+static wt_status graph_step(void *user) {
+    wt_demucs_stream *s = user;
+    return network(s, s->step);
+}
+
+/* Processes pending[0:total_length] into frame_out[0:stride]. */
+static wt_status step(wt_demucs_stream *s) {
+    const wt_demucs_config *c = &s->m->cfg;
+    const wt_demucs_stream_info *in = &s->info;
+    int64_t total = in->total_length, stride = in->stride, rb = in->resample_buffer;
+    const float *win = s->pending;
+    float *fin = s->frame_host;
     s->frames++;
     float scale = 1.0f;
     if (c->normalize) {
@@ -182,33 +231,22 @@ static wt_status step(wt_demucs_stream *s, wt_ctx *ctx) {
     } else {
         memcpy(fin + rb, win, (size_t)total * sizeof *fin);
     }
-    /* frame_in = [history, window]; the next history is window[stride-rb, stride). */
-    wt_tensor *x = s->frame_in;
-    if (up > 1) {
-        x = wt_demucs_upsample2(ctx, m, x);
-        if (up == 4) x = wt_demucs_upsample2(ctx, m, x);
-    }
-    x = wt_contiguous(ctx, wt_narrow(ctx, x, -1, up * rb, up * in->frame_length));
-    /* The history for the next step is taken now; the upsampling above has
-     * already read this one. */
+    /* frame_in = [history, window] */
+    wt_status st = s->be->upload(s->frame_in->data, fin, wt_nbytes(s->frame_in));
+    if (st != WT_OK) return st;
+    /* The first step (after a start or a flush) computes every encoder
+     * output and starts from zero state: another path, run eagerly. A tap
+     * must be called, so it forces eager steps too. */
+    if (s->first || s->tap) st = network(s, s->step);
+    else st = wt_step_graph_run(s->graph, graph_step, s);
+    s->first = false;
+    s->lstm_fresh = false;
+    if (st != WT_OK) return st;
+    /* the next history is window[stride - rb, stride) */
     memmove(fin, fin + rb + stride - rb, (size_t)rb * sizeof *fin);
-    tap_call(s, "stream.input", x);
-    wt_tensor *extra = NULL;
-    wt_tensor *out = separate(s, ctx, x, &extra);
-    tap_call(s, "stream.out", out);
-    tap_call(s, "stream.extra", extra);
-    if (!out || !extra) return wt_ctx_status(ctx) ? wt_ctx_status(ctx) : WT_ERR_INVALID;
-    int64_t olen = out->shape[2];
-    const wt_tensor *parts[3] = {s->resample_out, out, extra};
-    wt_tensor *y = wt_cat(ctx, parts, 3, -1);
-    wt_copy_(ctx, s->resample_out, wt_narrow(ctx, out, -1, olen - rb, rb));
-    if (up > 1) {
-        y = wt_demucs_downsample2(ctx, m, y);
-        if (up == 4) y = wt_demucs_downsample2(ctx, m, y);
-    }
-    y = wt_contiguous(ctx, wt_narrow(ctx, y, -1, rb / up, stride));
-    if (!y) return wt_ctx_status(ctx);
-    const float *yp = y->data;
+    st = s->be->download(s->y_host, s->frame_y->data, wt_nbytes(s->frame_y));
+    if (st != WT_OK) return st;
+    const float *yp = s->y_host;
     float wdry = s->dry, wwet = (float)(1.0 - (double)s->dry);
     for (int64_t i = 0; i < stride; i++) {
         float o = c->normalize ? yp[i] * scale : yp[i];
@@ -241,10 +279,11 @@ static wt_status push(wt_demucs_stream *s, const float *in, int64_t n, float *ou
         s->n_pending += take;
         done += take;
         if (s->n_pending < total) break;
-        wt_status st = step(s, s->step);
+        wt_status st = step(s);
         if (st != WT_OK) {
             *n_out = emitted;
-            return wt_error(st, "demucs stream: step failed: %s", wt_ctx_error(s->step));
+            const char *why = wt_ctx_status(s->step) ? wt_ctx_error(s->step) : wt_last_error();
+            return wt_error(st, "demucs stream: step failed: %s", why);
         }
         int64_t keep = out_limit - emitted < stride ? out_limit - emitted : stride;
         if (keep > 0) memcpy(out + emitted, s->frame_out, (size_t)keep * sizeof *out);
@@ -290,8 +329,8 @@ void wt_demucs_stream_reset(wt_demucs_stream *s) {
     s->lstm_fresh = true;
     s->variance = 0.0f;
     s->frames = 0;
-    memset(s->frame_in->data, 0, wt_nbytes(s->frame_in));
-    memset(s->resample_out->data, 0, wt_nbytes(s->resample_out));
+    memset(s->frame_host, 0, wt_nbytes(s->frame_in));
+    wt_fill_(s->state_ctx, s->resample_out, 0.0);
 }
 
 float wt_demucs_stream_variance(const wt_demucs_stream *s) { return s->variance; }
@@ -304,6 +343,16 @@ void wt_demucs_stream_set_tap(wt_demucs_stream *s, wt_demucs_tap tap, void *user
     s->tap = tap;
     s->tap_user = user;
 }
+
+wt_status wt_demucs_stream_set_graphs(wt_demucs_stream *s, bool on) {
+    wt_step_graph *g = wt_step_graph_new(s->be, on);
+    if (!g) return WT_ERR_NOMEM;
+    wt_step_graph_free(s->graph);
+    s->graph = g;
+    return WT_OK;
+}
+
+bool wt_demucs_stream_graphs(const wt_demucs_stream *s) { return wt_step_graph_enabled(s->graph); }
 
 void wt_demucs_stream_set_threads(wt_demucs_stream *s, int n) { wt_ctx_set_threads(s->step, n); }
 
@@ -335,9 +384,13 @@ static wt_status alloc_state(wt_demucs_stream *s) {
     wt_ctx *ctx = s->state_ctx;
     int64_t rb = s->info.resample_buffer;
     s->pending = calloc((size_t)s->info.total_length, sizeof *s->pending);
+    s->frame_host = calloc((size_t)(rb + s->info.total_length), sizeof *s->frame_host);
+    s->y_host = calloc((size_t)s->info.stride, sizeof *s->y_host);
     s->frame_out = calloc((size_t)s->info.stride, sizeof *s->frame_out);
-    if (!s->pending || !s->frame_out) return wt_error(WT_ERR_NOMEM, "demucs stream: out of memory");
+    if (!s->pending || !s->frame_host || !s->y_host || !s->frame_out)
+        return wt_error(WT_ERR_NOMEM, "demucs stream: out of memory");
     s->frame_in = wt_tensor_new3(ctx, WT_F32, 1, 1, rb + s->info.total_length);
+    s->frame_y = wt_tensor_new3(ctx, WT_F32, 1, 1, s->info.stride);
     s->resample_out = wt_tensor_new3(ctx, WT_F32, 1, 1, rb);
     for (int i = 0; i < c->depth - 1; i++)
         s->enc_state[i] = wt_tensor_new3(ctx, WT_F32, 1, wt_demucs_channels(c, i), s->enc_len[i]);
@@ -381,16 +434,22 @@ wt_demucs_stream *wt_demucs_stream_new(wt_demucs *m, float dry, int num_frames) 
     in->total_length = in->frame_length + in->resample_lookahead;
     in->stride = total_stride * num_frames;
     wt_ctx *plan = NULL;
-    s->state_ctx = wt_ctx_new_heap(NULL);
+    s->be = m->be;
+    s->state_ctx = wt_ctx_new_heap(s->be);
     if (total_stride < 1 || !s->state_ctx || plan_lengths(s) != WT_OK || alloc_state(s) != WT_OK)
         goto fail;
+    s->graph = wt_step_graph_new(s->be, true);
+    if (!s->graph) goto fail;
     /* Dry run on a heap context: the first-frame path and the steady path
      * (their peaks differ), then an arena of that size for every step. */
-    plan = wt_ctx_new_heap(NULL);
+    plan = wt_ctx_new_heap(s->be);
     if (!plan) goto fail;
     wt_demucs_stream_reset(s);
+    if (wt_ctx_status(s->state_ctx) != WT_OK) goto fail;
     for (int k = 0; k < 2; k++) {
-        if (step(s, plan) != WT_OK) {
+        s->first = k == 0;
+        s->lstm_fresh = k == 0;
+        if (network(s, plan) != WT_OK) {
             wt_error(wt_ctx_status(plan), "demucs stream: %s", wt_ctx_error(plan));
             goto fail;
         }
@@ -410,9 +469,12 @@ fail:
 
 void wt_demucs_stream_free(wt_demucs_stream *s) {
     if (!s) return;
+    wt_step_graph_free(s->graph);
     wt_ctx_free(s->step);
     wt_ctx_free(s->state_ctx);
     free(s->pending);
+    free(s->frame_host);
+    free(s->y_host);
     free(s->frame_out);
     free(s);
 }

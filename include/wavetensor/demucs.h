@@ -6,7 +6,13 @@
  * the streamer's persistent state and step arena. A streaming step
  * (wt_demucs_stream_feed/flush) never allocates: every buffer is reserved by
  * wt_demucs_stream_new. Not thread safe per object; not for an audio callback
- * (a step takes milliseconds: run it on a worker thread). */
+ * (a step takes milliseconds: run it on a worker thread).
+ * Backends: a model lives on one backend (the CPU unless created with a
+ * _new_on function); its streamers and offline passes run there. On a
+ * device the streamer keeps its host-side bookkeeping (pending input,
+ * running variance, dry/wet mix) in host arrays, uploads each window into a
+ * fixed device tensor, runs the network step (replayed as a captured graph
+ * where the backend records them) and downloads the step's output. */
 #ifndef WAVETENSOR_DEMUCS_H
 #define WAVETENSOR_DEMUCS_H
 
@@ -59,12 +65,22 @@ typedef struct wt_demucs wt_demucs;
  * (wt_last_error names the file and tensor). */
 wt_demucs *wt_demucs_new(const wt_demucs_config *cfg, const char *weights_path,
                          wt_dtype weight_dtype);
+/* The same on backend be (NULL = the CPU): the weights are converted on the
+ * host and uploaded. */
+wt_demucs *wt_demucs_new_on(const wt_backend *be, const wt_demucs_config *cfg,
+                            const char *weights_path, wt_dtype weight_dtype);
 /* A model with random weights (PyTorch's default init, uniform
  * +-1/sqrt(fan_in), from a fixed seed): for benchmarks and tests of shape. */
 wt_demucs *wt_demucs_new_random(const wt_demucs_config *cfg, uint64_t seed,
                                 wt_dtype weight_dtype);
+/* The same on backend be (NULL = the CPU): the values are drawn on the host
+ * (the same numbers on every backend) and uploaded. */
+wt_demucs *wt_demucs_new_random_on(const wt_backend *be, const wt_demucs_config *cfg,
+                                   uint64_t seed, wt_dtype weight_dtype);
 void wt_demucs_free(wt_demucs *m);
 const wt_demucs_config *wt_demucs_get_config(const wt_demucs *m);
+/* The backend the model's weights live on (and its passes run on). */
+const wt_backend *wt_demucs_get_backend(const wt_demucs *m);
 /* Bytes of weights the model holds (what one streaming step reads). */
 size_t wt_demucs_weight_bytes(const wt_demucs *m);
 
@@ -73,8 +89,10 @@ size_t wt_demucs_weight_bytes(const wt_demucs *m);
 typedef void (*wt_demucs_tap)(void *user, const char *name, const wt_tensor *t);
 
 /* Offline enhancement of mix [B, chin, T] (f32, T >= 2 when normalize);
- * returns [B, chout, T] allocated from ctx, NULL on error (on ctx). The ctx
- * may be a heap context: this allocates freely. */
+ * returns [B, chout, T] allocated from ctx, NULL on error (on ctx). ctx and
+ * mix must be on the model's backend (the caller uploads mix and downloads
+ * the result; a tap then sees device tensors). The ctx may be a heap
+ * context: this allocates freely. */
 wt_tensor *wt_demucs_forward(wt_demucs *m, wt_ctx *ctx, const wt_tensor *mix, wt_demucs_tap tap,
                              void *user);
 
@@ -91,9 +109,12 @@ typedef struct wt_demucs_stream_info {
     int num_frames;
 } wt_demucs_stream_info;
 
-/* A streamer over m (borrowed; must outlive it) with dry/wet mix `dry`
- * (0 = fully enhanced) and num_frames >= 1 network frames per step. Plans
- * the step arena by a dry run and reserves all state. NULL on error. */
+/* A streamer over m (borrowed; must outlive it; on m's backend) with dry/wet
+ * mix `dry` (0 = fully enhanced) and num_frames >= 1 network frames per
+ * step. Plans the step arena by a dry run and reserves all state. The
+ * steady-state step runs as a wt_step_graph (include/wavetensor/graph.h):
+ * replayed from a capture on backends that record graphs, eager otherwise.
+ * NULL on error. */
 wt_demucs_stream *wt_demucs_stream_new(wt_demucs *m, float dry, int num_frames);
 void wt_demucs_stream_free(wt_demucs_stream *s);
 const wt_demucs_stream_info *wt_demucs_stream_get_info(const wt_demucs_stream *s);
@@ -104,7 +125,8 @@ int64_t wt_demucs_stream_out_count(const wt_demucs_stream *s, int64_t n);
 /* Appends n samples and runs one step per complete window, writing the
  * output to out (capacity out_cap, at least wt_demucs_stream_out_count(s, n);
  * otherwise nothing is consumed and WT_ERR_INVALID returned). Any chunking
- * of the input gives the same output. Allocation-free. */
+ * of the input gives the same output. Allocation-free (with graphs on a
+ * device: once the third step has captured the graph). */
 wt_status wt_demucs_stream_feed(wt_demucs_stream *s, const float *in, int64_t n, float *out,
                                 int64_t out_cap, int64_t *n_out);
 /* Samples flush() will return: the ones still pending. */
@@ -121,8 +143,16 @@ void wt_demucs_stream_reset(wt_demucs_stream *s);
 float wt_demucs_stream_variance(const wt_demucs_stream *s);
 int64_t wt_demucs_stream_frames(const wt_demucs_stream *s);
 /* Observer of each step's "stream.input", "stream.out", "stream.extra"
- * (NULL to remove); called inside the step. */
+ * (NULL to remove); called inside the step with tensors on the model's
+ * backend. While a tap is set, steps run eagerly (a replayed graph would
+ * not call it). */
 void wt_demucs_stream_set_tap(wt_demucs_stream *s, wt_demucs_tap tap, void *user);
+/* Graph replay of the steady-state step on or off (on by default; the
+ * environment's WT_GRAPHS=0 also turns it off). No effect on backends
+ * without graphs. Allocates (call it outside the real-time path). */
+wt_status wt_demucs_stream_set_graphs(wt_demucs_stream *s, bool on);
+/* Whether steady-state steps are (or will be) replayed graphs. */
+bool wt_demucs_stream_graphs(const wt_demucs_stream *s);
 /* The step context's threads (1 by default, for a real-time worker). */
 void wt_demucs_stream_set_threads(wt_demucs_stream *s, int n);
 
