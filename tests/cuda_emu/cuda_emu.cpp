@@ -1,9 +1,17 @@
 /* The CUDA emulation runtime (see kernels/emu/cuda_emu.h): a fiber scheduler
  * for thread blocks, streams that run in order, and stream capture as
  * record-and-replay. State is process-global because CUDA's built-in
- * variables and default stream are; the emulator is single-threaded. */
+ * variables and default stream are; the emulator is single-threaded.
+ * A fiber is entered once through its ucontext (to get onto its own stack)
+ * and switched with _setjmp/_longjmp after that: swapcontext saves and
+ * restores the signal mask, a system call on every switch, which was half
+ * of the emulated suites' time. */
+/* longjmp between fiber stacks is what the runtime does on purpose; the
+ * fortified longjmp would take it for a jump into a dead frame */
+#undef _FORTIFY_SOURCE
 #include "kernels/emu/cuda_emu.h"
 
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 
@@ -65,7 +73,9 @@ constexpr size_t kDynSmemBytes = 48 * 1024;
 enum fiber_state { READY, DONE };
 
 struct fiber {
-    ucontext_t ctx;
+    ucontext_t ctx;   /* the fiber's first entry (its own stack) */
+    jmp_buf jb;       /* where it resumes after a yield */
+    bool started;
     fiber_state state;
     uint3 tid;
     void *fake_stack;
@@ -81,7 +91,7 @@ struct warp_sync {
 struct runtime {
     unsigned char *stacks = nullptr; /* kMaxThreads stacks, mapped once */
     fiber fibers[kMaxThreads];
-    ucontext_t sched;
+    jmp_buf sched;
     const void *sched_stack_bottom = nullptr;
     size_t sched_stack_size = 0;
     void *sched_fake_stack = nullptr;
@@ -121,7 +131,7 @@ void yield() {
 #ifdef WT_EMU_ASAN
     __sanitizer_start_switch_fiber(&f.fake_stack, r.sched_stack_bottom, r.sched_stack_size);
 #endif
-    swapcontext(&f.ctx, &r.sched);
+    if (!_setjmp(f.jb)) _longjmp(r.sched, 1);
 #ifdef WT_EMU_ASAN
     __sanitizer_finish_switch_fiber(f.fake_stack, &r.sched_stack_bottom, &r.sched_stack_size);
 #endif
@@ -139,7 +149,7 @@ void fiber_main() {
 #ifdef WT_EMU_ASAN
     __sanitizer_start_switch_fiber(nullptr, r.sched_stack_bottom, r.sched_stack_size);
 #endif
-    setcontext(&r.sched);
+    _longjmp(r.sched, 1);
 }
 
 unsigned linear_tid() {
@@ -194,6 +204,7 @@ __attribute__((noinline)) void init_fiber(int i, uint3 tid) {
     runtime &r = rt();
     fiber &f = r.fibers[i];
     f.state = READY;
+    f.started = false;
     f.tid = tid;
     f.fake_stack = nullptr;
     getcontext(&f.ctx);
@@ -229,7 +240,11 @@ void run_block(const node &n) {
             __sanitizer_start_switch_fiber(&r.sched_fake_stack, r.stacks + (size_t)i * kStackBytes,
                                            kStackBytes);
 #endif
-            swapcontext(&r.sched, &f.ctx);
+            if (!_setjmp(r.sched)) {
+                if (f.started) _longjmp(f.jb, 1);
+                f.started = true;
+                setcontext(&f.ctx); /* first entry: onto the fiber's stack */
+            }
 #ifdef WT_EMU_ASAN
             __sanitizer_finish_switch_fiber(r.sched_fake_stack, nullptr, nullptr);
 #endif
