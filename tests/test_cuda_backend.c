@@ -702,13 +702,7 @@ START_TEST(test_device_index_out_of_range) {
 END_TEST
 
 int main(void) {
-    const wt_backend *be = dev_backend();
-    if (!be) {
-        printf("skipped: no CUDA device\n");
-        return SKIP_CODE;
-    }
-    printf("running on the %s backend '%s'\n", DEV_NAME, be->name);
-    DEV_NO_FORK();
+    if (!dev_suite_start()) return SKIP_CODE;
     /* the models' golden cases on the device: tests/test_cuda_{mimi,demucs,llama}.c */
     Suite *s = suite_create("cuda_backend");
     TCase *tc = tcase_create("ops");

@@ -372,13 +372,7 @@ START_TEST(test_wrong_backend) {
 END_TEST
 
 int main(void) {
-    const wt_backend *be = dev_backend();
-    if (!be) {
-        printf("skipped: no CUDA device\n");
-        return SKIP_CODE;
-    }
-    printf("running on the %s backend '%s'\n", DEV_NAME, be->name);
-    DEV_NO_FORK();
+    if (!dev_suite_start()) return SKIP_CODE;
     Suite *s = suite_create("cuda_demucs");
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 600);

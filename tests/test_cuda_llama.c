@@ -365,11 +365,7 @@ START_TEST(test_bad_tokens_and_context) {
 END_TEST
 
 int main(void) {
-    if (!dev_backend()) {
-        printf("skipped: no CUDA device\n");
-        return SKIP_CODE;
-    }
-    DEV_NO_FORK();
+    if (!dev_suite_start()) return SKIP_CODE;
     Suite *s = suite_create("cuda_llama");
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 1200);

@@ -7,6 +7,10 @@
 #ifndef WT_TEST_DEV_H
 #define WT_TEST_DEV_H
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "engine/backend.h"
 
 #define SKIP_CODE 77
@@ -44,12 +48,21 @@ static inline void dev_graph_free(void *g) { (void)g; }
 #define DEV_NAME "CUDA"
 #endif
 
-/* The forked children of Check cannot use a CUDA context the parent made:
- * a real-device suite runs its tests in the one process. */
+/* The start of a device suite's main: false (after printing "skipped: no
+ * CUDA device") when there is no device; else it says which backend runs
+ * and keeps Check from forking, since a forked child cannot use the CUDA
+ * context its parent made. */
+static inline bool dev_suite_start(void) {
+    const wt_backend *be = dev_backend();
+    if (!be) {
+        printf("skipped: no CUDA device\n");
+        return false;
+    }
+    printf("running on the %s backend '%s'\n", DEV_NAME, be->name);
 #if !defined(WT_TEST_CUDA_EMU)
-#define DEV_NO_FORK() setenv("CK_FORK", "no", 1)
-#else
-#define DEV_NO_FORK() ((void)0)
+    setenv("CK_FORK", "no", 1);
 #endif
+    return true;
+}
 
 #endif
