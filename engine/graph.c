@@ -51,11 +51,15 @@ wt_status wt_step_graph_run(wt_step_graph *g, wt_step_fn fn, void *user) {
     if (s != WT_OK) return s;
     wt_status fs = fn(user);
     void *graph = g->be->capture_end();
-    if (fs != WT_OK) {
+    if (fs != WT_OK || !graph) {
+        /* the step did something a graph cannot hold (a synchronisation,
+         * an allocation) or failed: nothing it recorded ran, so run it
+         * eagerly, now and from now on, rather than fail every frame; a
+         * real error shows again there */
         if (graph) g->be->graph_free(graph);
-        return fs;
+        g->enabled = false;
+        return fn(user);
     }
-    if (!graph) return WT_ERR_UNSUPPORTED; /* capture_end recorded why */
     g->graph = graph;
     return g->be->graph_launch(graph);
 }

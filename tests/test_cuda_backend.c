@@ -671,6 +671,53 @@ START_TEST(test_step_graph) {
 }
 END_TEST
 
+/* A step that synchronises cannot be captured: the runner falls back to
+ * running it eagerly, with the same results. */
+static wt_status acc_run_syncing(void *user) {
+    acc_step *a = user;
+    wt_status s = acc_run(user);
+    float probe;
+    /* a host read of device memory: spoils a capture */
+    wt_status d = wt_ctx_backend(a->arena)->download(&probe, a->out->data, sizeof probe);
+    return s != WT_OK ? s : d;
+}
+
+START_TEST(test_step_graph_spoiled_capture) {
+    const wt_backend *be = dev_backend();
+    enum { N = 16, RUNS = 5 };
+    float in[N], out[RUNS][N], ref[RUNS][N], acc[N] = {0};
+    int bad = 0;
+    for (int t = 0; t < RUNS; t++)
+        for (int i = 0; i < N; i++) {
+            in[i] = (float)cos(0.7 * i - t);
+            acc[i] = acc[i] * 0.5f + in[i];
+            ref[t][i] = tanhf(acc[i]) + 1.0f;
+        }
+    wt_ctx *hold = wt_ctx_new_heap(be);
+    acc_step a = {.arena = wt_ctx_new_arena(be, 1 << 16, 64)};
+    a.in = wt_tensor_new1(hold, WT_F32, N);
+    a.acc = wt_fill_(hold, wt_tensor_new1(hold, WT_F32, N), 0.0);
+    a.out = wt_tensor_new1(hold, WT_F32, N);
+    wt_step_graph *g = wt_step_graph_new(be, true);
+    bool wanted = g && wt_step_graph_enabled(g);
+    for (int t = 0; g && a.out && t < RUNS; t++) {
+        for (int i = 0; i < N; i++) in[i] = (float)cos(0.7 * i - t);
+        bad += be->upload(a.in->data, in, sizeof in) != WT_OK;
+        bad += wt_step_graph_run(g, acc_run_syncing, &a) != WT_OK;
+        bad += be->download(out[t], a.out->data, sizeof out[t]) != WT_OK;
+    }
+    bool still = g && wt_step_graph_enabled(g);
+    wt_step_graph_free(g);
+    wt_ctx_free(a.arena);
+    wt_ctx_free(hold);
+    ck_assert_int_eq(bad, 0);
+    if (wanted) ck_assert(!still); /* graphs off after the spoiled capture */
+    ck_assert_int_eq(a.calls, wanted ? RUNS + 1 : RUNS); /* + the spoiled capture */
+    for (int t = 0; t < RUNS; t++)
+        for (int i = 0; i < N; i++) ck_assert_float_eq_tol(out[t][i], ref[t][i], 1e-5f);
+}
+END_TEST
+
 /* On a device the front-end cannot range-check indices: an out-of-range one
  * selects a zero row and scatters nothing (engine/backend.h). */
 START_TEST(test_device_index_out_of_range) {
@@ -718,6 +765,7 @@ int main(void) {
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_graph_replay_equals_eager);
     tcase_add_test(tc, test_step_graph);
+    tcase_add_test(tc, test_step_graph_spoiled_capture);
     tcase_add_test(tc, test_device_index_out_of_range);
     suite_add_tcase(s, tc);
     return wt_test_run(s);

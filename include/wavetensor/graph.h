@@ -26,7 +26,9 @@ void wt_step_graph_free(wt_step_graph *g);
 /* Runs the step: eagerly for the first call (warm-up: kernels loaded,
  * library workspaces created), captured on the second and replayed from
  * then on. Asynchronous on a device: the caller's download of the outputs
- * waits for it. Never allocates after the capture. */
+ * waits for it. Never allocates after the capture. A capture the step
+ * spoils (it synchronised or allocated) turns graphs off for this runner:
+ * that call and the later ones run eagerly. */
 wt_status wt_step_graph_run(wt_step_graph *g, wt_step_fn fn, void *user);
 /* Forgets the capture (call after changing what the step does, e.g. the
  * tensors it uses); the next run captures again. */
