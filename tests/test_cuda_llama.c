@@ -23,6 +23,7 @@
 
 #include "wavetensor/llama.h"
 #include "wt_test.h"
+#include "wt_test_json.h"
 #include "wt_test_proc.h"
 
 #include "wt_test_dev.h"
@@ -37,25 +38,6 @@ enum { REPLAY_STEPS = 200, AFTER_PROMPT_STEPS = 64, EMU_STEPS = 0, EMU_CONTEXT =
 
 enum { MAXTOK = 1024 };
 
-static cJSON *load_json(const char *rel) {
-    char path[1024];
-    char *text = wt_test_read_text(wt_test_golden(path, sizeof path, rel));
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    ck_assert_msg(j != NULL, "bad JSON in %s", path);
-    return j;
-}
-
-static int64_t json_ids(const cJSON *arr, int32_t *out, int64_t cap) {
-    int64_t n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        ck_assert(n < cap);
-        out[n++] = (int32_t)it->valueint;
-    }
-    return n;
-}
 
 /* A model of golden dir `dir` on the device; dtype WT_DTYPE_COUNT keeps
  * the file's; context 0 = max_position_embeddings. */
@@ -112,8 +94,8 @@ static void check_cases(const char *dir, const char *weights, wt_dtype dtype, co
         if (done++ == max_cases) break;
         const char *name = cJSON_GetObjectItem(cs, "name")->valuestring;
         int32_t prompt[MAXTOK], expect[MAXTOK], got[MAXTOK];
-        int64_t np = json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
-        int64_t ne = json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
+        int64_t np = wt_test_json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
+        int64_t ne = wt_test_json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
         int64_t steps = cJSON_GetObjectItem(cs, "steps")->valueint;
         int64_t nfwd = cJSON_GetObjectItem(cs, "n_forward")->valueint;
         const char *stop = cJSON_GetObjectItem(cs, "stop")->valuestring;
@@ -167,7 +149,7 @@ static void check_cases(const char *dir, const char *weights, wt_dtype dtype, co
 }
 
 START_TEST(test_stories_f32) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     check_cases("stories260K", "model.safetensors", WT_DTYPE_COUNT, cJSON_GetObjectItem(j, "cases"),
                 STORIES_CASES, EMU_STEPS, EMU_CONTEXT);
     cJSON_Delete(j);
@@ -178,7 +160,7 @@ END_TEST
  * convention (weights converted exactly to f32 at load, f32 arithmetic),
  * which is what dtype f32 asks of the loader. */
 static void check_variant(const char *dtype) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dtype_variants"), dtype);
     check_cases("stories260K", cJSON_GetObjectItem(v, "model")->valuestring, WT_F32,
                 cJSON_GetObjectItem(v, "cases"), VARIANT_CASES, EMU_STEPS, EMU_CONTEXT);
@@ -192,7 +174,7 @@ START_TEST(test_stories_f16) { check_variant("f16"); }
 END_TEST
 
 START_TEST(test_random_gqa) {
-    cJSON *j = load_json("llama/random-gqa/expected.json");
+    cJSON *j = wt_test_golden_json("llama/random-gqa/expected.json");
     check_cases("random-gqa", "model.safetensors", WT_DTYPE_COUNT, cJSON_GetObjectItem(j, "cases"),
                 1000, EMU_STEPS, EMU_CONTEXT);
     cJSON_Delete(j);
@@ -205,13 +187,13 @@ static void check_sequence(const char *dir, const char *seqname, int64_t max_n, 
                            double tol_first8) {
     char rel[256];
     snprintf(rel, sizeof rel, "llama/%s/expected.json", dir);
-    cJSON *j = load_json(rel);
+    cJSON *j = wt_test_golden_json(rel);
     const cJSON *seq = NULL, *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "sequences"))
         if (!strcmp(cJSON_GetObjectItem(it, "name")->valuestring, seqname)) seq = it;
     ck_assert_ptr_nonnull(seq);
     int32_t ids[MAXTOK];
-    int64_t n = json_ids(cJSON_GetObjectItem(seq, "ids"), ids, MAXTOK);
+    int64_t n = wt_test_json_ids(cJSON_GetObjectItem(seq, "ids"), ids, MAXTOK);
     if (n > max_n) n = max_n;
     wt_llama *m = load_model(dir, "model.safetensors", WT_DTYPE_COUNT, true, n);
     int64_t V = wt_llama_cfg(m)->vocab;

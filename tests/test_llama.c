@@ -12,29 +12,8 @@
 
 #include "wavetensor/llama.h"
 #include "wt_test.h"
+#include "wt_test_json.h"
 #include "wt_test_proc.h"
-
-/* ---- golden data access ---- */
-
-static cJSON *load_json(const char *rel) {
-    char path[1024];
-    char *text = wt_test_read_text(wt_test_golden(path, sizeof path, rel));
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    ck_assert_msg(j != NULL, "bad JSON in %s", path);
-    return j;
-}
-
-static int64_t json_ids(const cJSON *arr, int32_t *out, int64_t cap) {
-    int64_t n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        ck_assert(n < cap);
-        out[n++] = (int32_t)it->valueint;
-    }
-    return n;
-}
 
 static bool g_op_attention; /* decode attention through the generic ops */
 
@@ -86,8 +65,8 @@ static void check_cases(const char *dir, const char *weights, const cJSON *cases
     cJSON_ArrayForEach(cs, cases) {
         const char *name = cJSON_GetObjectItem(cs, "name")->valuestring;
         int32_t prompt[MAXTOK], expect[MAXTOK], got[MAXTOK];
-        int64_t np = json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
-        int64_t ne = json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
+        int64_t np = wt_test_json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
+        int64_t ne = wt_test_json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
         int64_t steps = cJSON_GetObjectItem(cs, "steps")->valueint;
         int64_t nfwd = cJSON_GetObjectItem(cs, "n_forward")->valueint;
         const char *stop = cJSON_GetObjectItem(cs, "stop")->valuestring;
@@ -135,14 +114,14 @@ static void check_cases(const char *dir, const char *weights, const cJSON *cases
 }
 
 START_TEST(test_stories_f32) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     check_cases("stories260K", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
     cJSON_Delete(j);
 }
 END_TEST
 
 START_TEST(test_stories_bf16) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dtype_variants"), "bf16");
     check_cases("stories260K", cJSON_GetObjectItem(v, "model")->valuestring,
                 cJSON_GetObjectItem(v, "cases"));
@@ -151,7 +130,7 @@ START_TEST(test_stories_bf16) {
 END_TEST
 
 START_TEST(test_stories_f16) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "dtype_variants"), "f16");
     check_cases("stories260K", cJSON_GetObjectItem(v, "model")->valuestring,
                 cJSON_GetObjectItem(v, "cases"));
@@ -163,10 +142,10 @@ END_TEST
  * wt_attention_cached op, prefill and decode alike. */
 START_TEST(test_op_attention) {
     g_op_attention = true;
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     check_cases("stories260K", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
     cJSON_Delete(j);
-    j = load_json("llama/random-gqa/expected.json");
+    j = wt_test_golden_json("llama/random-gqa/expected.json");
     check_cases("random-gqa", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
     cJSON_Delete(j);
     check_sequence("stories260K", "greedy_path_512", 1e-3, 1e-4);
@@ -175,7 +154,7 @@ START_TEST(test_op_attention) {
 END_TEST
 
 START_TEST(test_random_gqa) {
-    cJSON *j = load_json("llama/random-gqa/expected.json");
+    cJSON *j = wt_test_golden_json("llama/random-gqa/expected.json");
     check_cases("random-gqa", "model.safetensors", cJSON_GetObjectItem(j, "cases"));
     cJSON_Delete(j);
 }
@@ -186,13 +165,13 @@ END_TEST
 static void check_sequence(const char *dir, const char *seqname, double tol_all, double tol_first8) {
     char rel[256];
     snprintf(rel, sizeof rel, "llama/%s/expected.json", dir);
-    cJSON *j = load_json(rel);
+    cJSON *j = wt_test_golden_json(rel);
     const cJSON *seq = NULL, *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "sequences"))
         if (!strcmp(cJSON_GetObjectItem(it, "name")->valuestring, seqname)) seq = it;
     ck_assert_ptr_nonnull(seq);
     int32_t ids[MAXTOK];
-    int64_t n = json_ids(cJSON_GetObjectItem(seq, "ids"), ids, MAXTOK);
+    int64_t n = wt_test_json_ids(cJSON_GetObjectItem(seq, "ids"), ids, MAXTOK);
     wt_llama *m = load_model(dir, "model.safetensors", 0);
     int64_t V = wt_llama_cfg(m)->vocab;
     float *ref = load_logits(dir, seqname, n, V);
@@ -609,11 +588,11 @@ static int count_lines(const char *s) {
 }
 
 START_TEST(test_cli_generate_ids) {
-    cJSON *j = load_json("llama/stories260K/expected.json");
+    cJSON *j = wt_test_golden_json("llama/stories260K/expected.json");
     const cJSON *cs = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "cases"), 2); /* long_prompt_200 */
     int32_t prompt[MAXTOK], expect[MAXTOK];
-    int64_t np = json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
-    int64_t ne = json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
+    int64_t np = wt_test_json_ids(cJSON_GetObjectItem(cs, "prompt"), prompt, MAXTOK);
+    int64_t ne = wt_test_json_ids(cJSON_GetObjectItem(cs, "generated"), expect, MAXTOK);
     char args[8192], dir[1024];
     int k = snprintf(args, sizeof args, "llama generate --model '%s' --prompt-ids '",
                      wt_test_golden(dir, sizeof dir, "llama/stories260K"));
