@@ -26,12 +26,11 @@
 #include "wavetensor/demucs.h"
 #include "wavetensor/graph.h"
 #include "wt_test.h"
+#include "wt_test_demucs.h"
 #include "wt_test_proc.h"
 
 #include "wt_test_dev.h"
 
-static const char *const CASES[] = {"tiny-noisy", "small-h12-noisy"};
-enum { N_CASES = 2 };
 
 /* The emulation runs every kernel thread as a fiber (and the backend's
  * im2col convolutions launch a thread per tap: about a second per Demucs
@@ -46,85 +45,16 @@ enum { N_CASES = 2 };
 #define RAGGED_PREFIX_CHUNKS 5
 #define REPLAY_STEPS 3
 #else
-#define EMU_CASES N_CASES
+#define EMU_CASES WT_TEST_DEMUCS_N_CASES
 #define STREAM_PREFIX 0
 #define RAGGED_PREFIX_CHUNKS 0
 #define REPLAY_STEPS 200
 #endif
 
-typedef struct golden {
-    char dir[1024];
-    cJSON *meta; /* case.json */
-    wt_demucs_config cfg;
-    wt_demucs *model; /* on the device */
-    wt_st_file *io;
-    float *noisy;
-    int64_t T;
-} golden;
-
-static float *io_f32(const golden *g, const char *name, int64_t *n) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "golden tensor %s missing", name);
-    ck_assert_int_eq(e->dtype, WT_F32);
-    *n = (int64_t)(e->nbytes / 4);
-    float *p = malloc(e->nbytes ? e->nbytes : 4);
-    memcpy(p, e->data, e->nbytes);
-    return p;
-}
-
-static int64_t *io_i64(const golden *g, const char *name, int64_t *n) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "golden tensor %s missing", name);
-    ck_assert_int_eq(e->dtype, WT_I64);
-    *n = (int64_t)(e->nbytes / 8);
-    int64_t *p = malloc(e->nbytes ? e->nbytes : 8);
-    memcpy(p, e->data, e->nbytes);
-    return p;
-}
-
-static double tolerance(const golden *g, const char *name) {
-    cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(g->meta, "tolerance"), "per_tensor");
-    cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(t, name), "max_abs_over_rms");
-    ck_assert_msg(cJSON_IsNumber(v), "no tolerance for %s", name);
-    return v->valuedouble;
-}
-
-/* The README's metric: max |y - ref| / rms(ref). */
-static double err_over_rms(const float *y, const float *ref, int64_t n) {
-    return wt_test_max_abs_diff(y, ref, n) / wt_test_rms(ref, n);
-}
-
-static void golden_open(golden *g, int i) {
-    memset(g, 0, sizeof *g);
-    char rel[256], path[1200];
-    snprintf(rel, sizeof rel, "demucs/%s", CASES[i]);
-    wt_test_golden(g->dir, sizeof g->dir, rel);
-    snprintf(path, sizeof path, "%s/case.json", g->dir);
-    char *text = wt_test_read_text(path);
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    g->meta = cJSON_Parse(text);
-    free(text);
-    ck_assert_ptr_nonnull(g->meta);
-    const char *cfg = cJSON_GetObjectItem(g->meta, "config")->valuestring;
-    snprintf(rel, sizeof rel, "demucs/%s", cfg);
-    ck_assert_msg(wt_demucs_config_load(wt_test_golden(path, sizeof path, rel), &g->cfg) == WT_OK,
-                  "%s", wt_last_error());
-    snprintf(path, sizeof path, "%s/model.safetensors", g->dir);
-    g->model = wt_demucs_new_on(dev_backend(), &g->cfg, path, WT_F32);
-    ck_assert_msg(g->model != NULL, "%s", wt_last_error());
+/* A golden case with its model on the device. */
+static void dev_golden_open(golden *g, int i) {
+    golden_open(g, i, dev_backend());
     ck_assert_ptr_eq(wt_demucs_get_backend(g->model), dev_backend());
-    snprintf(path, sizeof path, "%s/io.safetensors", g->dir);
-    g->io = wt_st_open(path);
-    ck_assert_msg(g->io != NULL, "%s", wt_last_error());
-    g->noisy = io_f32(g, "noisy", &g->T);
-}
-
-static void golden_close(golden *g) {
-
-    wt_demucs_free(g->model);
-    wt_st_close(g->io);
-    cJSON_Delete(g->meta);
-    free(g->noisy);
 }
 
 /* A host copy of a device tensor (any strides), as a new array. */
@@ -164,7 +94,7 @@ static void offline_tap(void *user, const char *name, const wt_tensor *t) {
 
 START_TEST(test_offline) {
     golden g;
-    golden_open(&g, _i);
+    dev_golden_open(&g, _i);
     const wt_backend *be = dev_backend();
     wt_ctx *ctx = wt_ctx_new_heap(be);
     int64_t shape[3] = {1, 1, g.T};
@@ -276,7 +206,7 @@ static void check_lengths(const golden *g, const char *name, const int64_t *lens
  * allocating on the host. */
 START_TEST(test_stream_stride_chunks) {
     golden g;
-    golden_open(&g, _i);
+    dev_golden_open(&g, _i);
     ck_assert_msg(dev_backend()->capture_begin != NULL, "the device backend records no graphs");
     int64_t *lens = malloc(sizeof(int64_t) * (size_t)(g.T / 256 + 8)), n_lens, n_cmp, n_eager;
     uint64_t replay_allocs;
@@ -303,7 +233,7 @@ END_TEST
 
 START_TEST(test_stream_ragged) {
     golden g;
-    golden_open(&g, _i);
+    dev_golden_open(&g, _i);
     int64_t n_chunks;
     int64_t *chunks = io_i64(&g, "ragged_chunks", &n_chunks);
     int64_t *lens = malloc(sizeof(int64_t) * (size_t)(n_chunks + 2)), n_lens, n_cmp;
@@ -322,7 +252,7 @@ END_TEST
 
 START_TEST(test_stream_dry) {
     golden g;
-    golden_open(&g, _i);
+    dev_golden_open(&g, _i);
     int64_t n_cmp;
     float *y = run_stream(&g, 0.04f, STREAM_PREFIX, NULL, 0, NULL, NULL, &n_cmp, true, NULL, NULL);
     compare_output(&g, "enhanced_stream_dry", y, n_cmp);
@@ -335,7 +265,7 @@ END_TEST
 
 START_TEST(test_graph_switch) {
     golden g;
-    golden_open(&g, 0);
+    dev_golden_open(&g, 0);
     const char *env = getenv("WT_GRAPHS");
     bool env_off = env && !strcmp(env, "0");
     wt_demucs_stream *s = wt_demucs_stream_new(g.model, 0.0f, 1);
@@ -352,7 +282,7 @@ END_TEST
 
 START_TEST(test_wrong_backend) {
     golden g;
-    golden_open(&g, 0);
+    dev_golden_open(&g, 0);
     /* a host context and host input for a device model: refused, named */
     wt_ctx *cpu = wt_ctx_new_heap(NULL);
     int64_t shape[3] = {1, 1, 100};

@@ -16,99 +16,14 @@
 
 #include "wavetensor/demucs.h"
 #include "wt_test.h"
+#include "wt_test_demucs.h"
 #include "wt_test_proc.h"
-
-static const char *const CASES[] = {"tiny-noisy", "small-h12-noisy"};
-enum { N_CASES = 2 };
-
-typedef struct golden {
-    char dir[1024];
-    cJSON *meta;          /* case.json */
-    wt_demucs_config cfg;
-    wt_demucs *model;
-    wt_st_file *io;
-    float *noisy;
-    int64_t T;
-} golden;
-
-/* A float tensor of io.safetensors as a new array (numel in *n). */
-static float *io_f32(const golden *g, const char *name, int64_t *n) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "golden tensor %s missing", name);
-    ck_assert_int_eq(e->dtype, WT_F32);
-    *n = (int64_t)(e->nbytes / 4);
-    float *p = malloc(e->nbytes ? e->nbytes : 4);
-    memcpy(p, e->data, e->nbytes);
-    return p;
-}
-
-static int64_t *io_i64(const golden *g, const char *name, int64_t *n) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "golden tensor %s missing", name);
-    ck_assert_int_eq(e->dtype, WT_I64);
-    *n = (int64_t)(e->nbytes / 8);
-    int64_t *p = malloc(e->nbytes ? e->nbytes : 8);
-    memcpy(p, e->data, e->nbytes);
-    return p;
-}
-
-static double tolerance(const golden *g, const char *name) {
-    cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(g->meta, "tolerance"), "per_tensor");
-    cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(t, name), "max_abs_over_rms");
-    ck_assert_msg(cJSON_IsNumber(v), "no tolerance for %s", name);
-    return v->valuedouble;
-}
-
-static int64_t meta_int(const golden *g, const char *obj, const char *sub, const char *key) {
-    cJSON *o = cJSON_GetObjectItem(g->meta, obj);
-    if (sub) o = cJSON_GetObjectItem(o, sub);
-    cJSON *v = key ? cJSON_GetObjectItem(o, key) : o;
-    ck_assert_msg(cJSON_IsNumber(v), "case.json: %s.%s missing", obj, key ? key : "");
-    return (int64_t)v->valuedouble;
-}
-
-/* The README's metric: max |y - ref| / rms(ref). */
-static double err_over_rms(const float *y, const float *ref, int64_t n) {
-    return wt_test_max_abs_diff(y, ref, n) / wt_test_rms(ref, n);
-}
-
-static void golden_open(golden *g, int i) {
-    memset(g, 0, sizeof *g);
-    char rel[256], path[1200];
-    snprintf(rel, sizeof rel, "demucs/%s", CASES[i]);
-    wt_test_golden(g->dir, sizeof g->dir, rel);
-    snprintf(path, sizeof path, "%s/case.json", g->dir);
-    char *text = wt_test_read_text(path);
-    ck_assert_msg(text != NULL, "cannot read %s", path);
-    g->meta = cJSON_Parse(text);
-    free(text);
-    ck_assert_ptr_nonnull(g->meta);
-    const char *cfg = cJSON_GetObjectItem(g->meta, "config")->valuestring;
-    snprintf(rel, sizeof rel, "demucs/%s", cfg);
-    ck_assert_msg(wt_demucs_config_load(wt_test_golden(path, sizeof path, rel), &g->cfg) == WT_OK,
-                  "%s", wt_last_error());
-    snprintf(path, sizeof path, "%s/model.safetensors", g->dir);
-    g->model = wt_demucs_new(&g->cfg, path, WT_F32);
-    ck_assert_msg(g->model != NULL, "%s", wt_last_error());
-    snprintf(path, sizeof path, "%s/io.safetensors", g->dir);
-    g->io = wt_st_open(path);
-    ck_assert_msg(g->io != NULL, "%s", wt_last_error());
-    g->noisy = io_f32(g, "noisy", &g->T);
-    ck_assert_int_eq(g->T, meta_int(g, "T", NULL, NULL));
-}
-
-static void golden_close(golden *g) {
-    wt_demucs_free(g->model);
-    wt_st_close(g->io);
-    cJSON_Delete(g->meta);
-    free(g->noisy);
-}
 
 /* ---- config ---- */
 
 START_TEST(test_config_and_lengths) {
     golden g;
-    golden_open(&g, _i);
+    golden_open(&g, _i, NULL);
     cJSON *kw = cJSON_GetObjectItem(g.meta, "config_kwargs");
     ck_assert_int_eq(g.cfg.hidden, cJSON_GetObjectItem(kw, "hidden")->valueint);
     ck_assert_int_eq(g.cfg.depth, cJSON_GetObjectItem(kw, "depth")->valueint);
@@ -154,7 +69,7 @@ static void offline_tap(void *user, const char *name, const wt_tensor *t) {
 
 static void offline_case(int i, bool normalize) {
     golden g;
-    golden_open(&g, i);
+    golden_open(&g, i, NULL);
     wt_demucs *m = g.model;
     if (!normalize) {
         wt_demucs_config c = g.cfg;
@@ -287,7 +202,7 @@ static void compare_output(const golden *g, const char *name, const float *y) {
 
 START_TEST(test_stream_stride_chunks) {
     golden g;
-    golden_open(&g, _i);
+    golden_open(&g, _i, NULL);
     stream_obs *obs = calloc(1, sizeof *obs);
     obs->g = &g;
     int64_t *lens = malloc(sizeof(int64_t) * (size_t)(g.T / 256 + 8)), n_lens;
@@ -316,7 +231,7 @@ END_TEST
 
 START_TEST(test_stream_ragged) {
     golden g;
-    golden_open(&g, _i);
+    golden_open(&g, _i, NULL);
     int64_t n_chunks, n_ref;
     int64_t *chunks = io_i64(&g, "ragged_chunks", &n_chunks);
     int64_t *ref_lens = io_i64(&g, "ragged_out_lengths", &n_ref);
@@ -335,7 +250,7 @@ END_TEST
 
 START_TEST(test_stream_dry) {
     golden g;
-    golden_open(&g, _i);
+    golden_open(&g, _i, NULL);
     float *y = run_stream(g.model, &g, 0.04f, NULL, 0, NULL, NULL, NULL);
     compare_output(&g, "enhanced_stream_dry", y);
     free(y);
@@ -345,7 +260,7 @@ END_TEST
 
 START_TEST(test_stream_nonorm) {
     golden g;
-    golden_open(&g, _i);
+    golden_open(&g, _i, NULL);
     wt_demucs_config c = g.cfg;
     c.normalize = false;
     char path[1200];
@@ -364,7 +279,7 @@ END_TEST
  * feed give exactly the stride-chunk output. */
 START_TEST(test_stream_any_chunks) {
     golden g;
-    golden_open(&g, 0);
+    golden_open(&g, 0, NULL);
     float *ref = run_stream(g.model, &g, 0.0f, NULL, 0, NULL, NULL, NULL);
     int64_t one = 1, all = g.T, odd[3] = {7, 1000, 3};
     float *a = run_stream(g.model, &g, 0.0f, &one, 1, NULL, NULL, NULL);
@@ -383,7 +298,7 @@ END_TEST
 
 START_TEST(test_stream_zero_alloc) {
     golden g;
-    golden_open(&g, 1);
+    golden_open(&g, 1, NULL);
     wt_demucs_stream *s = wt_demucs_stream_new(g.model, 0.04f, 1);
     ck_assert_ptr_nonnull(s);
     static float out[8192];
@@ -445,7 +360,7 @@ END_TEST
 
 START_TEST(test_bad_calls) {
     golden g;
-    golden_open(&g, 0);
+    golden_open(&g, 0, NULL);
     wt_ctx *ctx = wt_ctx_new_heap(NULL);
     wt_tensor *x = wt_tensor_new3(ctx, WT_F32, 1, 2, 100); /* chin is 1 */
     ck_assert_ptr_null(wt_demucs_forward(g.model, ctx, x, NULL, NULL));
@@ -521,7 +436,7 @@ START_TEST(test_cli_golden) {
     if (!getenv("WT_CLI")) return;
     cli_setup();
     golden g;
-    golden_open(&g, 0);
+    golden_open(&g, 0, NULL);
     char in[700], out[700], args[4096], err[4096], cfg[1200];
     snprintf(in, sizeof in, "%s/noisy.wav", g_tmp);
     snprintf(out, sizeof out, "%s/out.wav", g_tmp);
@@ -579,7 +494,7 @@ START_TEST(test_cli_bad_input) {
     if (!getenv("WT_CLI")) return;
     cli_setup();
     golden g;
-    golden_open(&g, 0);
+    golden_open(&g, 0, NULL);
     char in[700], txt[700], out[700], w[1200], cfg[1200], args[4096], err[4096];
     snprintf(in, sizeof in, "%s/noisy.wav", g_tmp);
     snprintf(txt, sizeof txt, "%s/notes.wav", g_tmp);
@@ -645,13 +560,13 @@ int main(void) {
     Suite *s = suite_create("demucs");
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, test_config_and_lengths, 0, N_CASES);
-    tcase_add_loop_test(tc, test_offline, 0, N_CASES);
-    tcase_add_loop_test(tc, test_offline_nonorm, 0, N_CASES);
-    tcase_add_loop_test(tc, test_stream_stride_chunks, 0, N_CASES);
-    tcase_add_loop_test(tc, test_stream_ragged, 0, N_CASES);
-    tcase_add_loop_test(tc, test_stream_dry, 0, N_CASES);
-    tcase_add_loop_test(tc, test_stream_nonorm, 0, N_CASES);
+    tcase_add_loop_test(tc, test_config_and_lengths, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_offline, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_offline_nonorm, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_stream_stride_chunks, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_stream_ragged, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_stream_dry, 0, WT_TEST_DEMUCS_N_CASES);
+    tcase_add_loop_test(tc, test_stream_nonorm, 0, WT_TEST_DEMUCS_N_CASES);
     tcase_add_test(tc, test_stream_any_chunks);
     tcase_add_test(tc, test_stream_zero_alloc);
     tcase_add_test(tc, test_bad_weights_and_config);
