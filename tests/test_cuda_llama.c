@@ -24,6 +24,7 @@
 #include "wavetensor/llama.h"
 #include "wt_test.h"
 #include "wt_test_json.h"
+#include "wt_test_llama.h"
 #include "wt_test_proc.h"
 
 #include "wt_test_dev.h"
@@ -59,23 +60,6 @@ static wt_llama *load_model(const char *dir, const char *weights, wt_dtype dtype
     ck_assert_msg(m != NULL, "%s", wt_last_error());
     ck_assert_ptr_eq(wt_llama_backend(m), dev_backend());
     return m;
-}
-
-/* Reference logits [rows, vocab] of tensor `name` in dir's logits file. */
-static float *load_logits(const char *dir, const char *name, int64_t rows, int64_t vocab) {
-    char path[1024], rel[512];
-    snprintf(rel, sizeof rel, "llama/%s/logits.safetensors", dir);
-    wt_st_file *f = wt_st_open(wt_test_golden(path, sizeof path, rel));
-    ck_assert_msg(f != NULL, "%s", wt_last_error());
-    const wt_st_entry *e = wt_st_find(f, name);
-    ck_assert_msg(e != NULL, "no logits %s", name);
-    ck_assert_int_eq(e->dtype, WT_F32);
-    ck_assert_int_eq(e->shape[1], vocab);
-    ck_assert_int_ge(e->shape[0], rows);
-    float *out = malloc((size_t)(rows * vocab) * sizeof *out);
-    memcpy(out, e->data, (size_t)(rows * vocab) * sizeof *out);
-    wt_st_close(f);
-    return out;
 }
 
 /* ---- greedy cases ---- */
@@ -121,7 +105,7 @@ static void check_cases(const char *dir, const char *weights, wt_dtype dtype, co
         const cJSON *lj = cJSON_GetObjectItem(cs, "logits");
         int64_t rows = cJSON_GetObjectItem(lj, "positions")->valueint;
         if (EMU_LOGIT_ROWS && rows > EMU_LOGIT_ROWS) rows = EMU_LOGIT_ROWS;
-        float *ref = load_logits(dir, cJSON_GetObjectItem(lj, "tensor")->valuestring, rows, V);
+        float *ref = wt_test_llama_logits(dir, cJSON_GetObjectItem(lj, "tensor")->valuestring, rows, V);
         int32_t toks[MAXTOK];
         memcpy(toks, prompt, (size_t)np * sizeof *toks);
         memcpy(toks + np, expect, (size_t)ne * sizeof *toks);
@@ -197,7 +181,7 @@ static void check_sequence(const char *dir, const char *seqname, int64_t max_n, 
     if (n > max_n) n = max_n;
     wt_llama *m = load_model(dir, "model.safetensors", WT_DTYPE_COUNT, true, n);
     int64_t V = wt_llama_cfg(m)->vocab;
-    float *ref = load_logits(dir, seqname, n, V);
+    float *ref = wt_test_llama_logits(dir, seqname, n, V);
     float *all = malloc((size_t)(n * V) * sizeof *all);
     ck_assert_msg(wt_llama_prefill(m, ids, n, all) == WT_OK, "%s", wt_last_error());
     int64_t n8 = n < 8 ? n : 8;
