@@ -90,17 +90,7 @@ static void check_cases(const char *dir, const char *weights, wt_dtype dtype, co
             stop = "steps";
         }
 
-        wt_llama_gen r;
-        wt_status st = wt_llama_generate(m, prompt, np, steps, NULL, false, got, MAXTOK, NULL,
-                                         NULL, &r);
-        ck_assert_msg(st == WT_OK, "%s: %s", name, wt_last_error());
-        ck_assert_msg(r.n_generated == ne, "%s: %lld ids, expected %lld", name,
-                      (long long)r.n_generated, (long long)ne);
-        for (int64_t i = 0; i < ne; i++)
-            ck_assert_msg(got[i] == expect[i], "%s: id %lld is %d, expected %d", name,
-                          (long long)i, got[i], expect[i]);
-        ck_assert_int_eq(r.n_forward, nfwd);
-        ck_assert_str_eq(r.stop == WT_LLAMA_STOP_BOS ? "bos" : "steps", stop);
+        wt_test_llama_generate_check(m, name, prompt, np, steps, expect, ne, nfwd, stop, got, MAXTOK);
 
         const cJSON *lj = cJSON_GetObjectItem(cs, "logits");
         int64_t rows = cJSON_GetObjectItem(lj, "positions")->valueint;

@@ -22,3 +22,18 @@ float *wt_test_llama_logits(const char *dir, const char *name, int64_t rows, int
     wt_st_close(f);
     return out;
 }
+
+void wt_test_llama_generate_check(wt_llama *m, const char *name, const int32_t *prompt, int64_t np,
+                                  int64_t steps, const int32_t *expect, int64_t ne, int64_t nfwd,
+                                  const char *stop, int32_t *got, int64_t cap) {
+    wt_llama_gen r;
+    wt_status st = wt_llama_generate(m, prompt, np, steps, NULL, false, got, cap, NULL, NULL, &r);
+    ck_assert_msg(st == WT_OK, "%s: %s", name, wt_last_error());
+    ck_assert_msg(r.n_generated == ne, "%s: %lld ids, expected %lld", name,
+                  (long long)r.n_generated, (long long)ne);
+    for (int64_t i = 0; i < ne; i++)
+        ck_assert_msg(got[i] == expect[i], "%s: id %lld is %d, expected %d", name, (long long)i,
+                      got[i], expect[i]);
+    ck_assert_int_eq(r.n_forward, nfwd);
+    ck_assert_str_eq(r.stop == WT_LLAMA_STOP_BOS ? "bos" : "steps", stop);
+}
