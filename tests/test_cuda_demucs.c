@@ -53,7 +53,7 @@
 
 /* A golden case with its model on the device. */
 static void dev_golden_open(golden *g, int i) {
-    golden_open(g, i, dev_backend());
+    demucs_golden_open(g, i, dev_backend());
     ck_assert_ptr_eq(wt_demucs_get_backend(g->model), dev_backend());
 }
 
@@ -119,7 +119,7 @@ START_TEST(test_offline) {
     free(ref);
     free(yh);
     wt_ctx_free(ctx);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -227,7 +227,7 @@ START_TEST(test_stream_stride_chunks) {
     free(eager);
     free(lens);
     free(y);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -246,7 +246,7 @@ START_TEST(test_stream_ragged) {
     free(lens);
     free(chunks);
     free(y);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -257,7 +257,7 @@ START_TEST(test_stream_dry) {
     float *y = run_stream(&g, 0.04f, STREAM_PREFIX, NULL, 0, NULL, NULL, &n_cmp, true, NULL, NULL);
     compare_output(&g, "enhanced_stream_dry", y, n_cmp);
     free(y);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -274,7 +274,7 @@ START_TEST(test_graph_switch) {
     ck_assert_int_eq(wt_demucs_stream_set_graphs(s, false), WT_OK);
     ck_assert(!wt_demucs_stream_graphs(s));
     wt_demucs_stream_free(s);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -297,7 +297,7 @@ START_TEST(test_wrong_backend) {
     ck_assert_ptr_nonnull(strstr(wt_ctx_error(dev), "another backend"));
     wt_ctx_free(dev);
     wt_ctx_free(cpu);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 

@@ -17,6 +17,7 @@
 
 #include "wavetensor/mimi.h"
 #include "wt_test.h"
+#include "wt_test_mimi.h"
 
 #include "wt_test_dev.h"
 
@@ -36,54 +37,10 @@
 #define STREAM_CASES 2
 #endif
 
-typedef struct golden {
-    wt_mimi_config cfg;
-    const wt_backend *be;
-    wt_mimi *m;  /* on the device */
-    wt_st_file *io;
-    wt_ctx *cpu, *dev;
-    int64_t b, frames, k, fs;
-} golden;
-
-static void golden_open(golden *g, const char *name) {
-    char p[512], rel[128];
-    memset(g, 0, sizeof *g);
-    g->be = dev_backend();
-    snprintf(rel, sizeof rel, "mimi/%s/config.json", name);
-    ck_assert_msg(wt_mimi_config_load(wt_test_golden(p, sizeof p, rel), &g->cfg) == WT_OK, "%s",
-                  wt_last_error());
-    snprintf(rel, sizeof rel, "mimi/%s/model.safetensors", name);
-    g->m = wt_mimi_load_on(g->be, &g->cfg, wt_test_golden(p, sizeof p, rel), WT_F32);
-    ck_assert_msg(g->m != NULL, "%s", wt_last_error());
-    ck_assert_ptr_eq(wt_mimi_backend(g->m), g->be);
-    snprintf(rel, sizeof rel, "mimi/%s/io.safetensors", name);
-    g->io = wt_st_open(wt_test_golden(p, sizeof p, rel));
-    ck_assert_msg(g->io != NULL, "%s", wt_last_error());
-    g->cpu = wt_ctx_new_heap(NULL);
-    g->dev = wt_ctx_new_heap(g->be);
-    ck_assert_ptr_nonnull(g->dev);
-    const wt_st_entry *c = wt_st_find(g->io, "codes");
-    ck_assert_ptr_nonnull(c);
-    g->b = c->shape[0];
-    g->k = c->shape[1];
-    g->frames = c->shape[2];
-    g->fs = wt_mimi_frame_size(&g->cfg);
-}
-
-static void golden_close(golden *g) {
-    wt_ctx_free(g->dev);
-    wt_ctx_free(g->cpu);
-    wt_st_close(g->io);
-    wt_mimi_free(g->m);
-}
-
-/* A golden tensor in host memory. */
-static wt_tensor *io_get(golden *g, const char *name) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "io.safetensors lacks %s", name);
-    wt_tensor *t = wt_st_load(g->cpu, e, e->dtype);
-    ck_assert_msg(t != NULL, "%s", wt_last_error());
-    return t;
+/* A golden case with its model on the device. */
+static void dev_golden_open(golden *g, const char *name) {
+    mimi_golden_open(g, name, dev_backend());
+    ck_assert_ptr_eq(g->be, dev_backend());
 }
 
 /* A device copy of a host tensor. */
@@ -94,83 +51,11 @@ static wt_tensor *up(golden *g, const wt_tensor *h) {
     return d;
 }
 
-/* A host copy of a device tensor (any strides). */
-static wt_tensor *down(golden *g, const wt_tensor *d, const char *what) {
-    ck_assert_msg(d != NULL, "%s not produced: %s", what, wt_ctx_error(g->dev));
-    ck_assert_ptr_eq(d->backend, g->be);
-    const wt_tensor *c = wt_is_contiguous(d) ? d : wt_contiguous(g->dev, d);
-    ck_assert_ptr_nonnull(c);
-    wt_tensor *h = wt_tensor_new(g->cpu, c->dtype, c->ndim, c->shape);
-    ck_assert_int_eq(g->be->download(h->data, c->data, wt_nbytes(c)), WT_OK);
-    return h;
-}
-
-/* max|a - e| / rms(e) over n values (NaN counts as infinite). */
-static double rel_err_arr(const float *a, const float *e, int64_t n) {
-    double m = 0, s = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - e[i]);
-        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-        s += (double)e[i] * e[i];
-    }
-    return m / sqrt(s / (double)n);
-}
-
-/* A device (or host) f32 result against golden tensor `name` under `tol`. */
-static void check_float(golden *g, const wt_tensor *a, const char *name, double tol) {
-    const wt_tensor *h = a && a->backend == g->be ? down(g, a, name) : a;
-    ck_assert_msg(h != NULL, "%s not produced", name);
-    wt_tensor *e = io_get(g, name);
-    ck_assert_int_eq(h->ndim, e->ndim);
-    for (int d = 0; d < e->ndim; d++)
-        ck_assert_msg(h->shape[d] == e->shape[d], "%s: shape mismatch at dim %d", name, d);
-    double err = rel_err_arr(h->data, e->data, wt_numel(e));
-    if (getenv("WT_TEST_VERBOSE")) fprintf(stderr, "  %-24s err %.3g (tol %.0e)\n", name, err, tol);
-    ck_assert_msg(err <= tol, "%s: err %.3g > %.3g", name, err, tol);
-}
-
-/* Golden code rule (README): at most one (batch, frame) column with a
- * difference, or >= 99% semantic and >= 95% of all codes equal. Codes are
- * [B, K, F] arrays; `act` [F, B] selects columns (NULL = all). */
-static void check_codes_arr(const int64_t *got, const int64_t *exp, int64_t b, int64_t k,
-                            int64_t f, const uint8_t *act, const char *what) {
-    int64_t bad_cols = 0, cols = 0, eq = 0, eq_sem = 0;
-    for (int64_t i = 0; i < b; i++)
-        for (int64_t t = 0; t < f; t++) {
-            if (act && !act[t * b + i]) continue;
-            cols++;
-            int bad = 0;
-            for (int64_t c = 0; c < k; c++) {
-                int same = got[(i * k + c) * f + t] == exp[(i * k + c) * f + t];
-                eq += same;
-                eq_sem += c == 0 && same;
-                bad |= !same;
-            }
-            bad_cols += bad;
-        }
-    ck_assert_int_gt(cols, 0);
-    int ok = bad_cols <= 1 || ((double)eq_sem / (double)cols >= 0.99 &&
-                               (double)eq / (double)(cols * k) >= 0.95);
-    ck_assert_msg(ok, "%s: %lld of %lld frames differ (%lld/%lld codes equal)", what,
-                  (long long)bad_cols, (long long)cols, (long long)eq, (long long)(cols * k));
-}
-
-static void check_codes(golden *g, const wt_tensor *codes, const char *name) {
-    const wt_tensor *h = codes && codes->backend == g->be ? down(g, codes, name) : codes;
-    ck_assert_msg(h != NULL, "%s not produced", name);
-    wt_tensor *e = io_get(g, name);
-    ck_assert_int_eq(h->dtype, WT_I64);
-    ck_assert_int_eq(h->shape[0], g->b);
-    ck_assert_int_eq(h->shape[1], g->k);
-    ck_assert_int_eq(h->shape[2], g->frames);
-    check_codes_arr(h->data, e->data, g->b, g->k, g->frames, NULL, name);
-}
-
 static const char *const CASES[] = {"tiny-speech", "tiny-batch2"};
 
 START_TEST(test_offline_encode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    dev_golden_open(&g, CASES[_i]);
     wt_mimi_trace tr = {0};
     wt_tensor *codes = wt_mimi_encode(g.m, g.dev, up(&g, io_get(&g, "pcm")), (int)g.k, &tr);
     ck_assert_msg(codes != NULL, "%s", wt_ctx_error(g.dev));
@@ -180,13 +65,13 @@ START_TEST(test_offline_encode) {
     check_float(&g, tr.semantic_proj_in, "semantic_proj_in", 1e-4);
     check_float(&g, tr.acoustic_proj_in, "acoustic_proj_in", 1e-4);
     check_codes(&g, codes, "codes");
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_offline_decode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    dev_golden_open(&g, CASES[_i]);
     wt_mimi_trace tr = {0};
     wt_tensor *codes = up(&g, io_get(&g, "codes"));
     wt_tensor *pcm = wt_mimi_decode(g.m, g.dev, codes, &tr);
@@ -201,14 +86,14 @@ START_TEST(test_offline_decode) {
     ck_assert_ptr_null(wt_mimi_decode(g.m, g.dev, up(&g, bad), NULL));
     ck_assert_int_eq(wt_ctx_status(g.dev), WT_ERR_INVALID);
     ck_assert_msg(strstr(wt_ctx_error(g.dev), "outside") != NULL, "%s", wt_ctx_error(g.dev));
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 /* Inputs on another backend than the model's are refused with both named. */
 START_TEST(test_wrong_backend) {
     golden g;
-    golden_open(&g, "tiny-speech");
+    dev_golden_open(&g, "tiny-speech");
     wt_tensor *pcm = io_get(&g, "pcm");
     ck_assert_ptr_null(wt_mimi_encode(g.m, g.cpu, pcm, (int)g.k, NULL));
     ck_assert_msg(strstr(wt_ctx_error(g.cpu), "backend") != NULL, "%s", wt_ctx_error(g.cpu));
@@ -218,14 +103,14 @@ START_TEST(test_wrong_backend) {
     wt_ctx_clear_error(g.dev);
     ck_assert_ptr_null(wt_mimi_decode(g.m, g.dev, io_get(&g, "codes"), NULL));
     ck_assert_int_eq(wt_ctx_status(g.dev), WT_ERR_INVALID);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 /* Streaming encode, one frame per step (graph replay from the third step). */
 START_TEST(test_stream_encode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    dev_golden_open(&g, CASES[_i]);
     wt_mimi_encoder_stream *s = wt_mimi_encoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
     ck_assert_msg(s != NULL, "%s", wt_last_error());
     wt_tensor *pcm = io_get(&g, "pcm");
@@ -252,14 +137,14 @@ START_TEST(test_stream_encode) {
     free(out);
     free(l);
     wt_mimi_encoder_stream_free(s);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 /* Streaming decode of the golden codes alone, one frame per step. */
 START_TEST(test_stream_decode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    dev_golden_open(&g, CASES[_i]);
     wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
     ck_assert_msg(s != NULL, "%s", wt_last_error());
     wt_tensor *codes = io_get(&g, "codes");
@@ -284,7 +169,7 @@ START_TEST(test_stream_decode) {
     free(in);
     free(out);
     wt_mimi_decoder_stream_free(s);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -292,7 +177,7 @@ END_TEST
  * the steps replayed as a graph (mask and reset between replays). */
 START_TEST(test_stream_masked_reset) {
     golden g;
-    golden_open(&g, "tiny-batch2");
+    dev_golden_open(&g, "tiny-batch2");
     wt_tensor *act = io_get(&g, "stream_active"), *rst = io_get(&g, "stream_reset");
     wt_tensor *chunk = io_get(&g, "stream_chunk_index");
     wt_tensor *pin = io_get(&g, "stream_pcm_in"), *cin = io_get(&g, "stream_codes_in");
@@ -369,7 +254,7 @@ START_TEST(test_stream_masked_reset) {
     free(pcm);
     wt_mimi_encoder_stream_free(enc);
     wt_mimi_decoder_stream_free(dec);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -401,7 +286,7 @@ static int pair_step(pair *p, const golden *g, const float *pin, int64_t avail, 
  * entries and a reset included), and a replayed step allocates nothing. */
 START_TEST(test_graph_replay_equals_eager) {
     golden g;
-    golden_open(&g, "tiny-batch2");
+    dev_golden_open(&g, "tiny-batch2");
     wt_tensor *pin = io_get(&g, "stream_pcm_in");
     int64_t b = g.b, k = g.k, fs = g.fs, avail = pin->shape[2] / fs;
     size_t nc = (size_t)(REPLAY_STEPS * b * k), na = (size_t)(REPLAY_STEPS * b * fs);
@@ -447,7 +332,7 @@ START_TEST(test_graph_replay_equals_eager) {
     free(audio[0]);
     free(audio[1]);
     free(pcm);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -455,7 +340,7 @@ END_TEST
  * the golden codes as the CPU model with the same seed does. */
 START_TEST(test_random_weights_match_cpu) {
     golden g;
-    golden_open(&g, "tiny-speech");
+    dev_golden_open(&g, "tiny-speech");
     wt_mimi *md = wt_mimi_new_random_on(g.be, &g.cfg, WT_F32, 42);
     wt_mimi *mc = wt_mimi_new_random(&g.cfg, WT_F32, 42);
     ck_assert_msg(md && mc, "%s", wt_last_error());
@@ -470,7 +355,7 @@ START_TEST(test_random_weights_match_cpu) {
     ck_assert_msg(err <= 1e-4, "device vs cpu random model: err %.3g", err);
     wt_mimi_free(md);
     wt_mimi_free(mc);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 

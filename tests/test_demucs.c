@@ -23,7 +23,7 @@
 
 START_TEST(test_config_and_lengths) {
     golden g;
-    golden_open(&g, _i, NULL);
+    demucs_golden_open(&g, _i, NULL);
     cJSON *kw = cJSON_GetObjectItem(g.meta, "config_kwargs");
     ck_assert_int_eq(g.cfg.hidden, cJSON_GetObjectItem(kw, "hidden")->valueint);
     ck_assert_int_eq(g.cfg.depth, cJSON_GetObjectItem(kw, "depth")->valueint);
@@ -38,7 +38,7 @@ START_TEST(test_config_and_lengths) {
     ck_assert_int_eq(in->total_stride, meta_int(&g, "streamer", NULL, "total_stride"));
     ck_assert_int_eq(in->resample_buffer, meta_int(&g, "streamer", NULL, "resample_buffer"));
     wt_demucs_stream_free(s);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -69,7 +69,7 @@ static void offline_tap(void *user, const char *name, const wt_tensor *t) {
 
 static void offline_case(int i, bool normalize) {
     golden g;
-    golden_open(&g, i, NULL);
+    demucs_golden_open(&g, i, NULL);
     wt_demucs *m = g.model;
     if (!normalize) {
         wt_demucs_config c = g.cfg;
@@ -104,7 +104,7 @@ static void offline_case(int i, bool normalize) {
     free(ref);
     wt_ctx_free(ctx);
     if (m != g.model) wt_demucs_free(m);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 
 START_TEST(test_offline) { offline_case(_i, true); }
@@ -202,7 +202,7 @@ static void compare_output(const golden *g, const char *name, const float *y) {
 
 START_TEST(test_stream_stride_chunks) {
     golden g;
-    golden_open(&g, _i, NULL);
+    demucs_golden_open(&g, _i, NULL);
     stream_obs *obs = calloc(1, sizeof *obs);
     obs->g = &g;
     int64_t *lens = malloc(sizeof(int64_t) * (size_t)(g.T / 256 + 8)), n_lens;
@@ -225,13 +225,13 @@ START_TEST(test_stream_stride_chunks) {
     free(lens);
     free(y);
     free(obs);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_ragged) {
     golden g;
-    golden_open(&g, _i, NULL);
+    demucs_golden_open(&g, _i, NULL);
     int64_t n_chunks, n_ref;
     int64_t *chunks = io_i64(&g, "ragged_chunks", &n_chunks);
     int64_t *ref_lens = io_i64(&g, "ragged_out_lengths", &n_ref);
@@ -244,23 +244,23 @@ START_TEST(test_stream_ragged) {
     free(ref_lens);
     free(chunks);
     free(y);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_dry) {
     golden g;
-    golden_open(&g, _i, NULL);
+    demucs_golden_open(&g, _i, NULL);
     float *y = run_stream(g.model, &g, 0.04f, NULL, 0, NULL, NULL, NULL);
     compare_output(&g, "enhanced_stream_dry", y);
     free(y);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_nonorm) {
     golden g;
-    golden_open(&g, _i, NULL);
+    demucs_golden_open(&g, _i, NULL);
     wt_demucs_config c = g.cfg;
     c.normalize = false;
     char path[1200];
@@ -271,7 +271,7 @@ START_TEST(test_stream_nonorm) {
     compare_output(&g, "enhanced_stream_nonorm", y);
     free(y);
     wt_demucs_free(m);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -279,7 +279,7 @@ END_TEST
  * feed give exactly the stride-chunk output. */
 START_TEST(test_stream_any_chunks) {
     golden g;
-    golden_open(&g, 0, NULL);
+    demucs_golden_open(&g, 0, NULL);
     float *ref = run_stream(g.model, &g, 0.0f, NULL, 0, NULL, NULL, NULL);
     int64_t one = 1, all = g.T, odd[3] = {7, 1000, 3};
     float *a = run_stream(g.model, &g, 0.0f, &one, 1, NULL, NULL, NULL);
@@ -292,13 +292,13 @@ START_TEST(test_stream_any_chunks) {
     free(b);
     free(c);
     free(ref);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_zero_alloc) {
     golden g;
-    golden_open(&g, 1, NULL);
+    demucs_golden_open(&g, 1, NULL);
     wt_demucs_stream *s = wt_demucs_stream_new(g.model, 0.04f, 1);
     ck_assert_ptr_nonnull(s);
     static float out[8192];
@@ -321,7 +321,7 @@ START_TEST(test_stream_zero_alloc) {
     ck_assert_int_eq(produced, 100 * 256);
     ck_assert_uint_eq(after - before, 0);
     wt_demucs_stream_free(s);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -360,7 +360,7 @@ END_TEST
 
 START_TEST(test_bad_calls) {
     golden g;
-    golden_open(&g, 0, NULL);
+    demucs_golden_open(&g, 0, NULL);
     wt_ctx *ctx = wt_ctx_new_heap(NULL);
     wt_tensor *x = wt_tensor_new3(ctx, WT_F32, 1, 2, 100); /* chin is 1 */
     ck_assert_ptr_null(wt_demucs_forward(g.model, ctx, x, NULL, NULL));
@@ -374,7 +374,7 @@ START_TEST(test_bad_calls) {
     ck_assert_int_eq(wt_demucs_stream_pending(s), 0);
     ck_assert_ptr_null(wt_demucs_stream_new(g.model, 0.0f, 0));
     wt_demucs_stream_free(s);
-    golden_close(&g);
+    demucs_golden_close(&g);
 }
 END_TEST
 
@@ -436,7 +436,7 @@ START_TEST(test_cli_golden) {
     if (!getenv("WT_CLI")) return;
     cli_setup();
     golden g;
-    golden_open(&g, 0, NULL);
+    demucs_golden_open(&g, 0, NULL);
     char in[700], out[700], args[4096], err[4096], cfg[1200];
     snprintf(in, sizeof in, "%s/noisy.wav", g_tmp);
     snprintf(out, sizeof out, "%s/out.wav", g_tmp);
@@ -485,7 +485,7 @@ START_TEST(test_cli_golden) {
     ck_assert_int_eq(info.format & SF_FORMAT_SUBMASK, SF_FORMAT_FLOAT);
     free(y);
     free(x8);
-    golden_close(&g);
+    demucs_golden_close(&g);
     cli_teardown();
 }
 END_TEST
@@ -494,7 +494,7 @@ START_TEST(test_cli_bad_input) {
     if (!getenv("WT_CLI")) return;
     cli_setup();
     golden g;
-    golden_open(&g, 0, NULL);
+    demucs_golden_open(&g, 0, NULL);
     char in[700], txt[700], out[700], w[1200], cfg[1200], args[4096], err[4096];
     snprintf(in, sizeof in, "%s/noisy.wav", g_tmp);
     snprintf(txt, sizeof txt, "%s/notes.wav", g_tmp);
@@ -551,7 +551,7 @@ START_TEST(test_cli_bad_input) {
     char *kept = wt_test_read_text(out);
     ck_assert_str_eq(kept, "keep");
     free(kept);
-    golden_close(&g);
+    demucs_golden_close(&g);
     cli_teardown();
 }
 END_TEST

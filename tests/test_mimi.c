@@ -14,139 +14,38 @@
 #include "wavetensor/mimi.h"
 #include "wavetensor/tokfile.h"
 #include "wt_test.h"
+#include "wt_test_mimi.h"
 #include "wt_test_proc.h"
-
-typedef struct golden {
-    wt_mimi_config cfg;
-    wt_mimi *m;
-    wt_st_file *io;
-    wt_ctx *ctx;
-    int64_t b, frames, k, fs;
-} golden;
-
-static void golden_open(golden *g, const char *name) {
-    char p[512], rel[128];
-    memset(g, 0, sizeof *g);
-    snprintf(rel, sizeof rel, "mimi/%s/config.json", name);
-    ck_assert_msg(wt_mimi_config_load(wt_test_golden(p, sizeof p, rel), &g->cfg) == WT_OK, "%s",
-                  wt_last_error());
-    snprintf(rel, sizeof rel, "mimi/%s/model.safetensors", name);
-    g->m = wt_mimi_load(&g->cfg, wt_test_golden(p, sizeof p, rel), WT_F32);
-    ck_assert_msg(g->m != NULL, "%s", wt_last_error());
-    snprintf(rel, sizeof rel, "mimi/%s/io.safetensors", name);
-    g->io = wt_st_open(wt_test_golden(p, sizeof p, rel));
-    ck_assert_msg(g->io != NULL, "%s", wt_last_error());
-    g->ctx = wt_ctx_new_heap(NULL);
-    const wt_st_entry *c = wt_st_find(g->io, "codes");
-    ck_assert_ptr_nonnull(c);
-    g->b = c->shape[0];
-    g->k = c->shape[1];
-    g->frames = c->shape[2];
-    g->fs = wt_mimi_frame_size(&g->cfg);
-}
-
-static void golden_close(golden *g) {
-    wt_ctx_free(g->ctx);
-    wt_st_close(g->io);
-    wt_mimi_free(g->m);
-}
-
-static wt_tensor *io_get(golden *g, const char *name) {
-    const wt_st_entry *e = wt_st_find(g->io, name);
-    ck_assert_msg(e != NULL, "io.safetensors lacks %s", name);
-    wt_tensor *t = wt_st_load(g->ctx, e, e->dtype);
-    ck_assert_msg(t != NULL, "%s", wt_last_error());
-    return t;
-}
-
-/* max|a - e| / rms(e) over the whole tensor (independent of our ops). */
-static double rel_err(const wt_tensor *a, const wt_tensor *e) {
-    int64_t n = wt_numel(e);
-    ck_assert_int_eq(wt_numel(a), n);
-    double m = 0, s = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double x = wt_get_flat(a, i), y = wt_get_flat(e, i), d = fabs(x - y);
-        if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-        s += y * y;
-    }
-    return m / sqrt(s / (double)n);
-}
-
-static void check_float(golden *g, const wt_tensor *a, const char *name, double tol) {
-    ck_assert_msg(a != NULL, "%s not produced", name);
-    wt_tensor *e = io_get(g, name);
-    for (int d = 0; d < e->ndim; d++)
-        ck_assert_msg(a->shape[d] == e->shape[d], "%s: shape mismatch at dim %d", name, d);
-    double err = rel_err(a, e);
-    if (getenv("WT_TEST_VERBOSE")) fprintf(stderr, "  %-24s err %.3g (tol %.0e)\n", name, err, tol);
-    ck_assert_msg(err <= tol, "%s: err %.3g > %.3g", name, err, tol);
-}
-
-/* Golden code rule: at most one (batch, frame) column with a difference, or
- * >= 99% semantic and >= 95% of all codes equal. `act` selects columns
- * (NULL = all). Codes are [B, K, F] flat arrays. */
-static void check_codes_arr(const int64_t *got, const int64_t *exp, int64_t b, int64_t k,
-                            int64_t f, const uint8_t *act, const char *what) {
-    int64_t bad_cols = 0, cols = 0, eq = 0, eq_sem = 0;
-    for (int64_t i = 0; i < b; i++)
-        for (int64_t t = 0; t < f; t++) {
-            if (act && !act[t * b + i]) continue;
-            cols++;
-            int bad = 0;
-            for (int64_t c = 0; c < k; c++) {
-                int same = got[(i * k + c) * f + t] == exp[(i * k + c) * f + t];
-                eq += same;
-                if (c == 0) eq_sem += same;
-                bad |= !same;
-            }
-            bad_cols += bad;
-        }
-    ck_assert_int_gt(cols, 0);
-    int ok = bad_cols <= 1 || ((double)eq_sem / (double)cols >= 0.99 &&
-                               (double)eq / (double)(cols * k) >= 0.95);
-    ck_assert_msg(ok, "%s: %lld of %lld frames differ (%lld/%lld codes equal)", what,
-                  (long long)bad_cols, (long long)cols, (long long)eq, (long long)(cols * k));
-}
-
-static void check_codes(golden *g, const wt_tensor *codes, const char *name) {
-    ck_assert_msg(codes != NULL, "%s not produced", name);
-    wt_tensor *e = io_get(g, name);
-    ck_assert_int_eq(codes->dtype, WT_I64);
-    ck_assert_int_eq(codes->shape[0], g->b);
-    ck_assert_int_eq(codes->shape[1], g->k);
-    ck_assert_int_eq(codes->shape[2], g->frames);
-    check_codes_arr(codes->data, e->data, g->b, g->k, g->frames, NULL, name);
-}
 
 static const char *const CASES[] = {"tiny-speech", "tiny-batch2"};
 
 START_TEST(test_offline_encode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    mimi_golden_open(&g, CASES[_i], NULL);
     wt_mimi_trace tr = {0};
-    wt_tensor *codes = wt_mimi_encode(g.m, g.ctx, io_get(&g, "pcm"), (int)g.k, &tr);
-    ck_assert_msg(codes != NULL, "%s", wt_ctx_error(g.ctx));
+    wt_tensor *codes = wt_mimi_encode(g.m, g.cpu, io_get(&g, "pcm"), (int)g.k, &tr);
+    ck_assert_msg(codes != NULL, "%s", wt_ctx_error(g.cpu));
     check_float(&g, tr.enc_seanet_out, "enc_seanet_out", 1e-4);
     check_float(&g, tr.enc_transformer_out, "enc_transformer_out", 1e-4);
     check_float(&g, tr.latent, "latent_pre_quant", 1e-4);
     check_float(&g, tr.semantic_proj_in, "semantic_proj_in", 1e-4);
     check_float(&g, tr.acoustic_proj_in, "acoustic_proj_in", 1e-4);
     check_codes(&g, codes, "codes");
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_offline_decode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    mimi_golden_open(&g, CASES[_i], NULL);
     wt_mimi_trace tr = {0};
-    wt_tensor *pcm = wt_mimi_decode(g.m, g.ctx, io_get(&g, "codes"), &tr);
-    ck_assert_msg(pcm != NULL, "%s", wt_ctx_error(g.ctx));
+    wt_tensor *pcm = wt_mimi_decode(g.m, g.cpu, io_get(&g, "codes"), &tr);
+    ck_assert_msg(pcm != NULL, "%s", wt_ctx_error(g.cpu));
     check_float(&g, tr.quantized, "quantized", 1e-5);
     check_float(&g, tr.dec_upsample_out, "dec_upsample_out", 1e-4);
     check_float(&g, tr.dec_transformer_out, "dec_transformer_out", 1e-4);
     check_float(&g, pcm, "decoded", 1e-4);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -154,8 +53,8 @@ END_TEST
  * residual chain only feeds later levels). */
 START_TEST(test_offline_fewer_codebooks) {
     golden g;
-    golden_open(&g, "tiny-speech");
-    wt_tensor *codes = wt_mimi_encode(g.m, g.ctx, io_get(&g, "pcm"), 3, NULL);
+    mimi_golden_open(&g, "tiny-speech", NULL);
+    wt_tensor *codes = wt_mimi_encode(g.m, g.cpu, io_get(&g, "pcm"), 3, NULL);
     ck_assert_ptr_nonnull(codes);
     ck_assert_int_eq(codes->shape[1], 3);
     wt_tensor *e = io_get(&g, "codes");
@@ -165,23 +64,23 @@ START_TEST(test_offline_fewer_codebooks) {
             diff += wt_get_flat(codes, c * g.frames + t) != wt_get_flat(e, c * g.frames + t);
     ck_assert_int_le(diff, 1);
     /* decoding with 3 codebooks yields audio of the right length */
-    wt_tensor *pcm = wt_mimi_decode(g.m, g.ctx, codes, NULL);
+    wt_tensor *pcm = wt_mimi_decode(g.m, g.cpu, codes, NULL);
     ck_assert_ptr_nonnull(pcm);
     ck_assert_int_eq(pcm->shape[2], g.frames * g.fs);
-    ck_assert_ptr_null(wt_mimi_encode(g.m, g.ctx, io_get(&g, "pcm"), (int)g.cfg.n_q + 1, NULL));
-    golden_close(&g);
+    ck_assert_ptr_null(wt_mimi_encode(g.m, g.cpu, io_get(&g, "pcm"), (int)g.cfg.n_q + 1, NULL));
+    mimi_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_encode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    mimi_golden_open(&g, CASES[_i], NULL);
     wt_mimi_encoder_stream *s = wt_mimi_encoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
     ck_assert_msg(s != NULL, "%s", wt_last_error());
     wt_tensor *pcm = io_get(&g, "pcm");
     int64_t b = g.b, k = g.k, f = g.frames, fs = g.fs, d = g.cfg.dimension;
-    wt_tensor *codes = wt_tensor_new3(g.ctx, WT_I64, b, k, f);
-    wt_tensor *lat = wt_tensor_new3(g.ctx, WT_F32, b, d, f);
+    wt_tensor *codes = wt_tensor_new3(g.cpu, WT_I64, b, k, f);
+    wt_tensor *lat = wt_tensor_new3(g.cpu, WT_F32, b, d, f);
     float *in = malloc(sizeof(float) * (size_t)(b * fs));
     int64_t *out = malloc(sizeof(int64_t) * (size_t)(b * k));
     for (int64_t t = 0; t < f; t++) {
@@ -200,18 +99,18 @@ START_TEST(test_stream_encode) {
     free(in);
     free(out);
     wt_mimi_encoder_stream_free(s);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_stream_decode) {
     golden g;
-    golden_open(&g, CASES[_i]);
+    mimi_golden_open(&g, CASES[_i], NULL);
     wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
     ck_assert_msg(s != NULL, "%s", wt_last_error());
     wt_tensor *codes = io_get(&g, "codes");
     int64_t b = g.b, k = g.k, f = g.frames, fs = g.fs;
-    wt_tensor *pcm = wt_tensor_new3(g.ctx, WT_F32, b, 1, f * fs);
+    wt_tensor *pcm = wt_tensor_new3(g.cpu, WT_F32, b, 1, f * fs);
     int64_t *in = malloc(sizeof(int64_t) * (size_t)(b * k));
     float *out = malloc(sizeof(float) * (size_t)(b * fs));
     for (int64_t t = 0; t < f; t++) {
@@ -228,14 +127,14 @@ START_TEST(test_stream_decode) {
     free(in);
     free(out);
     wt_mimi_decoder_stream_free(s);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 /* The batch-2 schedule: per-step active masks and a reset of entry 1. */
 START_TEST(test_stream_masked_reset) {
     golden g;
-    golden_open(&g, "tiny-batch2");
+    mimi_golden_open(&g, "tiny-batch2", NULL);
     wt_tensor *act = io_get(&g, "stream_active"), *rst = io_get(&g, "stream_reset");
     wt_tensor *chunk = io_get(&g, "stream_chunk_index");
     wt_tensor *pin = io_get(&g, "stream_pcm_in"), *cin = io_get(&g, "stream_codes_in");
@@ -246,8 +145,8 @@ START_TEST(test_stream_masked_reset) {
     wt_mimi_decoder_stream *dec = wt_mimi_decoder_stream_new(g.m, (int)b, (int)k, 1);
     ck_assert_ptr_nonnull(enc);
     ck_assert_ptr_nonnull(dec);
-    wt_tensor *cout = wt_fill_(g.ctx, wt_tensor_new3(g.ctx, WT_I64, b, k, steps), 0);
-    wt_tensor *dout = wt_fill_(g.ctx, wt_tensor_new3(g.ctx, WT_F32, b, 1, steps * fs), 0);
+    wt_tensor *cout = wt_fill_(g.cpu, wt_tensor_new3(g.cpu, WT_I64, b, k, steps), 0);
+    wt_tensor *dout = wt_fill_(g.cpu, wt_tensor_new3(g.cpu, WT_F32, b, 1, steps * fs), 0);
     float *pcm = malloc(sizeof(float) * (size_t)(b * fs));
     int64_t *codes = malloc(sizeof(int64_t) * (size_t)(b * k));
     uint8_t mask[8];
@@ -304,14 +203,14 @@ START_TEST(test_stream_masked_reset) {
     free(codes);
     wt_mimi_encoder_stream_free(enc);
     wt_mimi_decoder_stream_free(dec);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
 /* 100 steps after warm-up, with masks changing, allocate nothing. */
 START_TEST(test_stream_zero_alloc) {
     golden g;
-    golden_open(&g, "tiny-batch2");
+    mimi_golden_open(&g, "tiny-batch2", NULL);
     wt_tensor *pcm = io_get(&g, "stream_pcm_in");
     int64_t b = g.b, k = g.k, fs = g.fs, steps = pcm->shape[2] / fs;
     wt_mimi_encoder_stream *enc = wt_mimi_encoder_stream_new(g.m, (int)b, (int)k, 1);
@@ -347,7 +246,7 @@ START_TEST(test_stream_zero_alloc) {
     free(codes);
     wt_mimi_encoder_stream_free(enc);
     wt_mimi_decoder_stream_free(dec);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -423,17 +322,17 @@ START_TEST(test_weight_norm_variant) {
     snprintf(path, sizeof path, "%s/m.safetensors", tmp);
     write_variant(path, NULL, "encoder.model.3.conv.conv.weight");
     golden g;
-    golden_open(&g, "tiny-speech");
+    mimi_golden_open(&g, "tiny-speech", NULL);
     wt_mimi *m = wt_mimi_load(&g.cfg, path, WT_F32);
     ck_assert_msg(m != NULL, "%s", wt_last_error());
     ck_assert(wt_mimi_model_id(m) != wt_mimi_model_id(g.m));
     wt_mimi_trace tr = {0};
-    wt_tensor *codes = wt_mimi_encode(m, g.ctx, io_get(&g, "pcm"), (int)g.k, &tr);
+    wt_tensor *codes = wt_mimi_encode(m, g.cpu, io_get(&g, "pcm"), (int)g.k, &tr);
     ck_assert_ptr_nonnull(codes);
     check_float(&g, tr.latent, "latent_pre_quant", 1e-4);
     check_codes(&g, codes, "codes");
     wt_mimi_free(m);
-    golden_close(&g);
+    mimi_golden_close(&g);
     unlink(path);
     rmdir(tmp);
 }
@@ -519,13 +418,13 @@ START_TEST(test_cli_roundtrip_matches_golden) {
     ck_assert_int_eq(info.channels, 1);
     ck_assert_int_eq(info.format & SF_FORMAT_SUBMASK, SF_FORMAT_FLOAT);
     golden g;
-    golden_open(&g, "tiny-speech");
+    mimi_golden_open(&g, "tiny-speech", NULL);
     ck_assert_int_eq(info.frames, g.frames * g.fs);
-    wt_tensor *y = wt_tensor_new3(g.ctx, WT_F32, 1, 1, info.frames);
+    wt_tensor *y = wt_tensor_new3(g.cpu, WT_F32, 1, 1, info.frames);
     ck_assert_int_eq(sf_readf_float(sf, y->data, info.frames), info.frames);
     sf_close(sf);
     check_float(&g, y, "decoded", 1e-4);
-    golden_close(&g);
+    mimi_golden_close(&g);
 }
 END_TEST
 
@@ -541,11 +440,11 @@ START_TEST(test_cli_codes_files) {
     wt_st_file *f = wt_st_open(p);
     ck_assert_ptr_nonnull(f);
     golden g;
-    golden_open(&g, "tiny-speech");
-    wt_tensor *c = wt_st_load(g.ctx, wt_st_find(f, "codes"), WT_I64);
+    mimi_golden_open(&g, "tiny-speech", NULL);
+    wt_tensor *c = wt_st_load(g.cpu, wt_st_find(f, "codes"), WT_I64);
     check_codes(&g, c, "codes_stream");
     wt_st_close(f);
-    golden_close(&g);
+    mimi_golden_close(&g);
     /* .wtok with 4 codebooks, decoded back (offline and streaming) */
     snprintf(a, sizeof a, "encode %s/mimi/tiny-speech/input.wav -o %s/c.wtok --codebooks 4 " TINY_ARGS,
              gd, g_tmp, gd, gd);

@@ -48,7 +48,7 @@ double err_over_rms(const float *y, const float *ref, int64_t n) {
     return wt_test_max_abs_diff(y, ref, n) / wt_test_rms(ref, n);
 }
 
-void golden_open(golden *g, int i, const wt_backend *be) {
+void demucs_golden_open(golden *g, int i, const wt_backend *be) {
     memset(g, 0, sizeof *g);
     char rel[256], path[1200];
     snprintf(rel, sizeof rel, "demucs/%s", WT_TEST_DEMUCS_CASES[i]);
@@ -73,7 +73,7 @@ void golden_open(golden *g, int i, const wt_backend *be) {
     ck_assert_int_eq(g->T, meta_int(g, "T", NULL, NULL));
 }
 
-void golden_close(golden *g) {
+void demucs_golden_close(golden *g) {
     wt_demucs_free(g->model);
     wt_st_close(g->io);
     cJSON_Delete(g->meta);

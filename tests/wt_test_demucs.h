@@ -26,8 +26,8 @@ typedef struct golden {
 } golden;
 
 /* Case i with its f32 model on backend `be` (NULL: the CPU). */
-void golden_open(golden *g, int i, const wt_backend *be);
-void golden_close(golden *g);
+void demucs_golden_open(golden *g, int i, const wt_backend *be);
+void demucs_golden_close(golden *g);
 /* A tensor of io.safetensors as a new array (numel in *n); free() it. */
 float *io_f32(const golden *g, const char *name, int64_t *n);
 int64_t *io_i64(const golden *g, const char *name, int64_t *n);
