@@ -135,6 +135,83 @@ void *wt_ctx_alloc(wt_ctx *ctx, size_t bytes) {
     return p;
 }
 
+/* The descriptor that shares a heap item's allocation. */
+static wt_tensor *item_desc(wt_heap_item *it) {
+    return (wt_tensor *)(void *)((unsigned char *)it + ((sizeof *it + 15) & ~(size_t)15));
+}
+
+typedef struct pack_move {
+    unsigned char *from, *to;
+    size_t bytes;
+} pack_move;
+
+static int move_cmp(const void *a, const void *b) {
+    const pack_move *x = a, *y = b;
+    return x->from < y->from ? -1 : x->from > y->from;
+}
+
+/* The move whose source holds p (a pointer one past the end counts, as an
+ * empty view may point there), or NULL. moves sorted by source. */
+static const pack_move *move_find(const pack_move *mv, size_t n, const unsigned char *p) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* first move starting after p */
+        size_t mid = (lo + hi) / 2;
+        if (mv[mid].from <= p) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0 || p > mv[lo - 1].from + mv[lo - 1].bytes) return NULL;
+    return &mv[lo - 1];
+}
+
+wt_status wt_ctx_pack_(wt_ctx *ctx) {
+    if (ctx->is_arena || !ctx->backend->host) return WT_OK;
+    size_t n = 0, total = 0;
+    for (wt_heap_item *it = ctx->items; it; it = it->next)
+        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) n++, total += it->bytes;
+    if (n < 2) return WT_OK;
+    pack_move *mv = malloc(n * sizeof *mv);
+    wt_heap_item *whole = malloc(sizeof *whole);
+    unsigned char *block = ctx->backend->alloc(total);
+    if (!mv || !whole || !block) {
+        free(mv);
+        free(whole);
+        if (block) ctx->backend->free(block);
+        return wt_ctx_fail(ctx, WT_ERR_NOMEM, "out of memory packing %zu bytes of tensors", total);
+    }
+    ctx->sys_allocs += 3;
+    /* the list runs newest first: fill from the back for allocation order */
+    size_t k = n, off = total;
+    for (wt_heap_item *it = ctx->items; it; it = it->next)
+        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) {
+            off -= it->bytes;
+            mv[--k] = (pack_move){it->ptr, block + off, it->bytes};
+            memcpy(block + off, it->ptr, it->bytes);
+        }
+    qsort(mv, n, sizeof *mv, move_cmp);
+    for (wt_heap_item *it = ctx->items; it; it = it->next) {
+        if (!it->is_desc) continue;
+        wt_tensor *t = item_desc(it);
+        const pack_move *m = t->data ? move_find(mv, n, t->data) : NULL;
+        if (m) t->data = m->to + ((unsigned char *)t->data - m->from);
+    }
+    /* drop the moved items; the block becomes one item */
+    wt_heap_item **link = &ctx->items;
+    while (*link) {
+        wt_heap_item *it = *link;
+        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) {
+            *link = it->next;
+            ctx->backend->free(it->ptr);
+            free(it);
+        } else {
+            link = &it->next;
+        }
+    }
+    *whole = (wt_heap_item){.next = ctx->items, .ptr = block, .bytes = total, .is_desc = 0};
+    ctx->items = whole;
+    free(mv);
+    return WT_OK;
+}
+
 wt_tensor *wt_ctx_new_desc(wt_ctx *ctx) {
     wt_tensor *t;
     if (ctx->is_arena) {
@@ -156,7 +233,7 @@ wt_tensor *wt_ctx_new_desc(wt_ctx *ctx) {
         it->is_desc = 1;
         it->next = ctx->items;
         ctx->items = it;
-        t = (wt_tensor *)(void *)((unsigned char *)it + ((sizeof *it + 15) & ~(size_t)15));
+        t = item_desc(it);
     }
     ctx->ndescs++;
     if (ctx->ndescs > ctx->peak_descs) ctx->peak_descs = ctx->ndescs;

@@ -34,4 +34,16 @@ struct wt_ctx {
     char error[512];
 };
 
+/* Moves the data of a heap context's tensors under WT_CTX_PACK_MAX bytes
+ * into one allocation, in the order they were made, and repoints every
+ * descriptor of the context (views included). For a model's weights once
+ * loaded: on the CPU a block that large sits on huge pages, so a streaming
+ * step reads its many small matrices as one run of memory instead of
+ * hundreds of 4 KiB-paged ones (larger tensors already get huge pages of
+ * their own). Raw pointers and views in other contexts taken before are
+ * left dangling, so call it before anything else sees the tensors. No-op on
+ * arenas and device backends; WT_ERR_NOMEM leaves the context as it was. */
+#define WT_CTX_PACK_MAX ((size_t)8 << 20)
+wt_status wt_ctx_pack_(wt_ctx *ctx);
+
 #endif

@@ -154,7 +154,7 @@ START_TEST(test_linear_kernels) {
     wt_test_rng r;
     wt_test_rng_seed(&r, 13);
     static const int64_t rows[] = {1, 2, 3, 4, 5, 17, 40, 64};
-    static const int64_t ks[] = {1, 15, 16, 100, 515};
+    static const int64_t ks[] = {1, 15, 16, 100, 515, 1100}; /* short rows and tiles */
     for (int d = 0; d < 3; d++)
         for (size_t mi = 0; mi < sizeof rows / sizeof rows[0]; mi++)
             for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {

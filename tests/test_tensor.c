@@ -1,6 +1,7 @@
 /* Tensor descriptors, views and contexts (heap and arena). */
 #include <string.h>
 
+#include "engine/ctx_impl.h"
 #include "wt_test.h"
 
 START_TEST(test_views) {
@@ -60,11 +61,52 @@ START_TEST(test_arena_no_alloc) {
 }
 END_TEST
 
+/* Packing a heap context's small tensors into one block keeps every
+ * descriptor's contents and view offsets, and leaves large tensors alone. */
+START_TEST(test_pack) {
+    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    enum { N = 40 };
+    wt_tensor *t[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = wt_tensor_new2(ctx, WT_F32, 3 + i % 5, 7 + i);
+        ck_assert_ptr_nonnull(t[i]);
+        float *p = t[i]->data;
+        for (int64_t k = 0; k < wt_numel(t[i]); k++) p[k] = (float)(1000 * i + k);
+    }
+    wt_tensor *row = wt_narrow(ctx, t[5], 0, 2, 1);      /* row 2 of [3, 12] */
+    wt_tensor *tail = wt_narrow(ctx, t[9], 1, 16, 0);    /* empty */
+    int64_t big_n = (int64_t)(WT_CTX_PACK_MAX / sizeof(float)) + 16;
+    wt_tensor *big = wt_tensor_new1(ctx, WT_F32, big_n);
+    ck_assert_ptr_nonnull(row);
+    ck_assert_ptr_nonnull(tail);
+    ck_assert_ptr_nonnull(big);
+    ((float *)big->data)[big_n - 1] = 7.0f;
+    void *big_at = big->data;
+    ptrdiff_t tail_at = (char *)tail->data - (char *)t[9]->data;
+    ck_assert_int_eq(wt_ctx_pack_(ctx), WT_OK);
+    ck_assert_ptr_eq(big->data, big_at);
+    ck_assert_float_eq(((float *)big->data)[big_n - 1], 7.0f);
+    for (int i = 0; i < N; i++) {
+        const float *p = t[i]->data;
+        int bad = 0;
+        for (int64_t k = 0; k < wt_numel(t[i]); k++) bad += p[k] != (float)(1000 * i + k);
+        ck_assert_msg(bad == 0, "tensor %d: %d values moved wrong", i, bad);
+    }
+    /* one block, in allocation order */
+    ck_assert_ptr_eq((char *)t[1]->data, (char *)t[0]->data + 128); /* 21 floats, 64-aligned */
+    ck_assert_ptr_eq((float *)row->data, (float *)t[5]->data + 2 * 12);
+    ck_assert_float_eq(((float *)row->data)[0], 5000 + 24);
+    ck_assert_int_eq((char *)tail->data - (char *)t[9]->data, tail_at);
+    wt_ctx_free(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("tensor");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_views);
     tcase_add_test(tc, test_arena_no_alloc);
+    tcase_add_test(tc, test_pack);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

@@ -34,6 +34,17 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #define DOT_RB_34 4
 #define DOT_U_34 1
 #endif
+/* f32 / f16 rows of at most this many bytes run one at a time, 4 vectors
+ * per loop step: with 8 or 16 rows at once each row is a separate stream
+ * too short (32 lines for 512 floats) for the hardware prefetcher to lock
+ * on, while one row at a time reads the matrix front to back. Mimi's
+ * transformer (2 columns, rows of 512 floats) streamed 20-23 GB/s this way
+ * against 14 with 8-row tiles, 3 columns 20 against 12 (4 KiB rows and up
+ * keep the tiles: 512 x 2048 at 2 columns, 23 against 18). */
+#ifndef DOT_SHORT_ROW
+#define DOT_SHORT_ROW 4096
+#endif
+#define DOT_SHORT_U 4
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
  * front-to-back stream, which the hardware prefetcher follows best once the
@@ -121,7 +132,16 @@ KI v16 fma16(v16 a, v16 b, v16 c) {
 }
 
 KI float hsum(v16 v) {
-    /* pairwise halves: the same order on every target */
+    /* pairwise halves: the same order on every target (the AVX-512 form
+     * keeps the sums in registers; through the stack, a 64-byte store read
+     * back as 16 floats stalls store forwarding at every row's end) */
+#if defined(__AVX512F__)
+    __m512 z = (__m512)v;
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+#endif
     float s8[8], s4[4];
     for (int i = 0; i < 8; i++) s8[i] = v[i] + v[i + 8];
     for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
@@ -294,6 +314,16 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
             dot_all(1, 1, 1, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);
         else
             dot_all(1, 1, 1, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+        return;
+    }
+    if (wdt != WT_BF16 && P * (int64_t)dt_size(wdt) <= DOT_SHORT_ROW) {
+        switch (M) {
+            DOT_CASE(1, 1, DOT_SHORT_U)
+            DOT_CASE(2, 1, DOT_SHORT_U)
+            DOT_CASE(3, 1, DOT_SHORT_U)
+            DOT_CASE(4, 1, DOT_SHORT_U)
+        default: break;
+        }
         return;
     }
     switch (M) {

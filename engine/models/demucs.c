@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "engine/ctx_impl.h"
 #include "wavetensor/ops.h"
 #include "wavetensor/weights.h"
 
@@ -306,7 +307,7 @@ wt_demucs *wt_demucs_new_on(const wt_backend *be, const wt_demucs_config *cfg,
         wt_demucs_free(m);
         return NULL;
     }
-    if (pack_convtr(m) != WT_OK) {
+    if (pack_convtr(m) != WT_OK || wt_ctx_pack_(m->wctx) != WT_OK) {
         wt_demucs_free(m);
         return NULL;
     }
@@ -407,7 +408,8 @@ wt_demucs *wt_demucs_new_random_on(const wt_backend *be, const wt_demucs_config 
     bool ok = wt_ctx_status(tmp) == WT_OK;
     wt_ctx_free(tmp);
     /* a failed context op has also set the thread's last error */
-    if (!ok || wt_ctx_status(m->wctx) != WT_OK || pack_convtr(m) != WT_OK) {
+    if (!ok || wt_ctx_status(m->wctx) != WT_OK || pack_convtr(m) != WT_OK ||
+        wt_ctx_pack_(m->wctx) != WT_OK) {
         wt_demucs_free(m);
         return NULL;
     }

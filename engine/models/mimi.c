@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "engine/ctx_impl.h"
 #include "wavetensor/ops.h"
 
 /* ---------------------------------------------------------------- config */
@@ -425,6 +426,7 @@ wt_mimi *wt_mimi_load_on(const wt_backend *be, const wt_mimi_config *cfg, const 
     if (st == WT_OK) m->id = hash_file(wt_weights_file(w));
     else wt_error(st, "%s", wt_ctx_error(m->ctx));
     wt_weights_close(w);
+    if (st == WT_OK && (st = wt_ctx_pack_(m->ctx)) != WT_OK) wt_error(st, "%s", wt_ctx_error(m->ctx));
     if (st != WT_OK) {
         wt_mimi_free(m);
         return NULL;
@@ -447,6 +449,7 @@ wt_mimi *wt_mimi_new_random_on(const wt_backend *be, const wt_mimi_config *cfg, 
     }
     wt_status st = load_all(m, &s, mdt);
     wt_ctx_free(s.host);
+    if (st == WT_OK) st = wt_ctx_pack_(m->ctx);
     if (st != WT_OK) {
         wt_error(wt_ctx_status(m->ctx), "%s", wt_ctx_error(m->ctx));
         wt_mimi_free(m);
