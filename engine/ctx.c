@@ -212,6 +212,41 @@ wt_status wt_ctx_pack_(wt_ctx *ctx) {
     return WT_OK;
 }
 
+wt_ctx_mark wt_ctx_mark_(const wt_ctx *ctx) { return (wt_ctx_mark){ctx->items}; }
+
+/* Whether heap item `it` holds keep's descriptor or the block of its data. */
+static int item_keeps(wt_heap_item *it, const wt_tensor *keep) {
+    if (!keep) return 0;
+    if (it->is_desc) return item_desc(it) == keep;
+    const unsigned char *p = keep->data, *b = it->ptr;
+    return p && p >= b && p <= b + it->bytes;
+}
+
+wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, wt_tensor *keep) {
+    if (ctx->is_arena) return keep;
+    wt_heap_item *kept = NULL, **tail = &kept;
+    wt_heap_item *it = ctx->items;
+    while (it && it != mark.head) {
+        wt_heap_item *next = it->next;
+        if (item_keeps(it, keep)) {
+            *tail = it; /* keeps the list's order */
+            tail = &it->next;
+        } else {
+            if (it->is_desc) {
+                ctx->ndescs--;
+            } else {
+                ctx->backend->free(it->ptr);
+                ctx->used -= it->bytes;
+            }
+            free(it);
+        }
+        it = next;
+    }
+    *tail = it;
+    ctx->items = kept ? kept : it;
+    return keep;
+}
+
 wt_tensor *wt_ctx_new_desc(wt_ctx *ctx) {
     wt_tensor *t;
     if (ctx->is_arena) {

@@ -46,4 +46,17 @@ struct wt_ctx {
 #define WT_CTX_PACK_MAX ((size_t)8 << 20)
 wt_status wt_ctx_pack_(wt_ctx *ctx);
 
+/* A point in a heap context's history, and the release back to it: every
+ * tensor made since is freed except `keep` (its descriptor and the block its
+ * data lies in; NULL keeps nothing) and returned. Offline passes over long
+ * inputs free each layer's temporaries this way, so their peak memory is a
+ * layer's working set rather than the whole pass, and freed blocks are
+ * reused instead of faulting in fresh pages. No-op on arenas (a step
+ * rewinds its arena as a whole). */
+typedef struct wt_ctx_mark {
+    wt_heap_item *head;
+} wt_ctx_mark;
+wt_ctx_mark wt_ctx_mark_(const wt_ctx *ctx);
+wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, wt_tensor *keep);
+
 #endif

@@ -101,12 +101,48 @@ START_TEST(test_pack) {
 }
 END_TEST
 
+/* Releasing to a mark frees what came after it except the kept tensor. */
+START_TEST(test_release) {
+    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    wt_tensor *before = wt_tensor_new2(ctx, WT_F32, 4, 8);
+    ck_assert_ptr_nonnull(before);
+    for (int k = 0; k < 32; k++) ((float *)before->data)[k] = (float)k;
+    size_t base = wt_ctx_used_bytes(ctx);
+    wt_ctx_mark mark = wt_ctx_mark_(ctx);
+    wt_tensor *a = wt_tensor_new2(ctx, WT_F32, 100, 100);
+    wt_tensor *b = wt_tensor_new2(ctx, WT_F32, 3, 5);
+    wt_tensor *c = wt_tensor_new2(ctx, WT_F32, 100, 100);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(c);
+    for (int k = 0; k < 15; k++) ((float *)b->data)[k] = 0.5f * (float)k;
+    ck_assert_ptr_eq(wt_ctx_release_(ctx, mark, b), b);
+    ck_assert_uint_eq(wt_ctx_used_bytes(ctx), base + 64); /* 15 floats, 64-aligned */
+    for (int k = 0; k < 15; k++) ck_assert_float_eq(((float *)b->data)[k], 0.5f * (float)k);
+    /* a view of an older tensor keeps only its descriptor */
+    mark = wt_ctx_mark_(ctx);
+    wt_tensor *row = wt_narrow(ctx, before, 0, 1, 1);
+    ck_assert_ptr_nonnull(wt_tensor_new1(ctx, WT_F32, 1000));
+    ck_assert_ptr_eq(wt_ctx_release_(ctx, mark, row), row);
+    ck_assert_uint_eq(wt_ctx_used_bytes(ctx), base + 64);
+    ck_assert_float_eq(((float *)row->data)[0], 8.0f);
+    /* keeping nothing frees everything since the mark; older tensors stay */
+    mark = wt_ctx_mark_(ctx);
+    ck_assert_ptr_nonnull(wt_tensor_new1(ctx, WT_F32, 1000));
+    ck_assert_ptr_null(wt_ctx_release_(ctx, mark, NULL));
+    ck_assert_uint_eq(wt_ctx_used_bytes(ctx), base + 64);
+    ck_assert_float_eq(((float *)before->data)[31], 31.0f);
+    ck_assert_float_eq(((float *)b->data)[14], 7.0f);
+    wt_ctx_free(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("tensor");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_views);
     tcase_add_test(tc, test_arena_no_alloc);
     tcase_add_test(tc, test_pack);
+    tcase_add_test(tc, test_release);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

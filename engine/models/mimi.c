@@ -502,27 +502,39 @@ static wt_tensor *res_block(wt_ctx *ctx, const mimi_res *r, wt_sconv_state *st, 
 
 #define ST(p) (ss ? (p) : NULL)
 
+/* Offline (no stream state), each layer's temporaries and the previous
+ * layer's output are freed once the next output exists: a whole clip's
+ * SEANet at full rate would otherwise hold every intermediate at once
+ * (~160 MB per second of audio). A step's arena ignores this. */
+#define LAYER(expr) (ss ? (expr) : wt_ctx_release_(ctx, mark, (expr)))
+
 wt_tensor *mimi_seanet_encode(wt_ctx *ctx, const wt_mimi *m, mimi_stream_state *ss,
                               const wt_tensor *x, const wt_tensor *mask) {
     int nres = m->cfg.n_residual_layers;
-    x = mimi_conv(ctx, &m->enc_in, ST(&ss->enc_in), x, mask);
+    wt_ctx_mark mark = wt_ctx_mark_(ctx);
+    x = LAYER(mimi_conv(ctx, &m->enc_in, ST(&ss->enc_in), x, mask));
     for (int i = 0; i < WT_MIMI_STAGES; i++) {
-        for (int j = 0; j < nres; j++) x = res_block(ctx, &m->enc_res[i][j], ST(ss->enc_res[i][j]), x, mask);
-        x = mimi_conv(ctx, &m->enc_down[i], ST(&ss->enc_down[i]), elu(ctx, x), mask);
+        for (int j = 0; j < nres; j++)
+            x = LAYER(res_block(ctx, &m->enc_res[i][j], ST(ss->enc_res[i][j]), x, mask));
+        x = LAYER(mimi_conv(ctx, &m->enc_down[i], ST(&ss->enc_down[i]), elu(ctx, x), mask));
     }
-    return mimi_conv(ctx, &m->enc_out, ST(&ss->enc_out), elu(ctx, x), mask);
+    return LAYER(mimi_conv(ctx, &m->enc_out, ST(&ss->enc_out), elu(ctx, x), mask));
 }
 
 wt_tensor *mimi_seanet_decode(wt_ctx *ctx, const wt_mimi *m, mimi_stream_state *ss,
                               const wt_tensor *x, const wt_tensor *mask) {
     int nres = m->cfg.n_residual_layers;
-    x = mimi_conv(ctx, &m->dec_in, ST(&ss->dec_in), x, mask);
+    wt_ctx_mark mark = wt_ctx_mark_(ctx);
+    x = LAYER(mimi_conv(ctx, &m->dec_in, ST(&ss->dec_in), x, mask));
     for (int i = 0; i < WT_MIMI_STAGES; i++) {
-        x = mimi_convtr(ctx, &m->dec_up[i], ST(&ss->dec_up[i]), elu(ctx, x), mask);
-        for (int j = 0; j < nres; j++) x = res_block(ctx, &m->dec_res[i][j], ST(ss->dec_res[i][j]), x, mask);
+        x = LAYER(mimi_convtr(ctx, &m->dec_up[i], ST(&ss->dec_up[i]), elu(ctx, x), mask));
+        for (int j = 0; j < nres; j++)
+            x = LAYER(res_block(ctx, &m->dec_res[i][j], ST(ss->dec_res[i][j]), x, mask));
     }
-    return mimi_conv(ctx, &m->dec_out, ST(&ss->dec_out), elu(ctx, x), mask);
+    return LAYER(mimi_conv(ctx, &m->dec_out, ST(&ss->dec_out), elu(ctx, x), mask));
 }
+
+#undef LAYER
 
 /* [B, D, T] through a transformer (whole clip, or one step with state). */
 wt_tensor *mimi_transformer(wt_ctx *ctx, const wt_transformer *t, wt_transformer_state *st,
