@@ -21,9 +21,10 @@
 #define WEIGHTS_HINT                                                                              \
     "Mimi weights are needed: download tokenizer-e351c8d8-checkpoint125.safetensors from "       \
     "https://huggingface.co/kyutai/moshiko-pytorch-bf16 and pass it with --weights FILE"
-/* Whole-clip passes keep every 25 Hz step's attention scores; longer inputs
- * run through the streaming path (same model, bounded memory). */
-#define OFFLINE_MAX_FRAMES 1500
+/* A whole-clip pass holds ~50 MB per second of audio (SEANet layers at the
+ * full rate, every 25 Hz step's attention scores); longer inputs run through
+ * the streaming path (same model, bounded memory). */
+#define OFFLINE_MAX_FRAMES 750
 
 typedef struct codec_opts {
     const char *in, *out, *weights, *config;
@@ -182,6 +183,18 @@ static void progress(int64_t done, int64_t total, int show) {
 /* Progress bars only on a terminal and for inputs over 10 s. */
 static int want_progress(int64_t frames) { return isatty(2) && frames > 125; }
 
+/* Whether this pass streams: asked for, or too long for a whole-clip pass
+ * (said on stderr, as the codes then follow the streaming rules). */
+static bool streams(const codec_opts *o, int64_t frames, const char *sub) {
+    if (o->streaming) return true;
+    if (frames <= OFFLINE_MAX_FRAMES) return false;
+    fprintf(stderr,
+            "mimi %s: %lld frames, more than the %d (%d s) a whole-clip pass holds in memory; "
+            "streaming (as --streaming)\n",
+            sub, (long long)frames, OFFLINE_MAX_FRAMES, OFFLINE_MAX_FRAMES * 2 / 25);
+    return true;
+}
+
 /* codes [F][K] host array from audio; returns 0 or an exit code. */
 static int encode_audio(wt_mimi *m, const codec_opts *o, const float *pcm, int64_t n, int k,
                         int64_t **codes_out, int64_t *frames_out, const char *sub) {
@@ -197,7 +210,7 @@ static int encode_audio(wt_mimi *m, const codec_opts *o, const float *pcm, int64
     }
     memcpy(padded, pcm, sizeof(float) * (size_t)n);
     int rc = 0;
-    if (o->streaming || frames > OFFLINE_MAX_FRAMES) {
+    if (streams(o, frames, sub)) {
         wt_mimi_encoder_stream *s = wt_mimi_encoder_stream_new(m, 1, k, 1);
         if (!s) rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_last_error());
         int show = want_progress(frames);
@@ -240,7 +253,7 @@ static int decode_codes(wt_mimi *m, const codec_opts *o, const int64_t *codes, i
     float *pcm = malloc(sizeof(float) * (size_t)(frames * fs));
     if (!pcm) return wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: out of memory", sub);
     int rc = 0;
-    if (o->streaming || frames > OFFLINE_MAX_FRAMES) {
+    if (streams(o, frames, sub)) {
         wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(m, 1, k, 1);
         if (!s) rc = wt_cli_fail(WT_EXIT_RUNTIME, "mimi %s: %s", sub, wt_last_error());
         int show = want_progress(frames);

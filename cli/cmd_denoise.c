@@ -17,6 +17,11 @@
 #include "wavetensor/demucs.h"
 #include "wavetensor/wavetensor.h"
 
+/* An offline pass holds the encoder's outputs at 4x the model rate for the
+ * whole input (~22 MB per second of 16 kHz audio for dns48): longer inputs
+ * run through the streamer, whose memory does not grow with the input. */
+#define OFFLINE_MAX_SECONDS 60
+
 typedef struct denoise_opts {
     const char *in, *out, *weights, *config, *device;
     bool streaming, force_float;
@@ -39,6 +44,7 @@ static void usage(FILE *f) {
             "  --config FILE      model config JSON (default: the weights' metadata,\n"
             "                     else presets/demucs-dns48.json's values)\n"
             "  --streaming        run the streamer (DemucsStreamer) instead of offline\n"
+            "                     (inputs over 60 s always stream, to bound memory)\n"
             "  --chunk N          streaming: feed N samples per call (any N gives the\n"
             "                     same output; implies --streaming)\n"
             "  --frames N         streaming: network frames per step (default 1)\n"
@@ -227,6 +233,13 @@ int wt_cmd_denoise(int argc, char **argv) {
     float *y = malloc((size_t)a.frames * sizeof *y);
     wt_status st = y ? WT_OK : wt_error(WT_ERR_NOMEM, "out of memory");
     bool bar = isatty(STDERR_FILENO);
+    if (!o.streaming && a.frames > (int64_t)OFFLINE_MAX_SECONDS * cfg.sample_rate) {
+        fprintf(stderr,
+                "denoise: %s is %.0f s, longer than the %d s an offline pass holds in memory; "
+                "running the streamer (as --streaming)\n",
+                o.in, (double)a.frames / cfg.sample_rate, OFFLINE_MAX_SECONDS);
+        o.streaming = true;
+    }
     if (st == WT_OK)
         st = o.streaming ? run_streaming(m, &o, a.data, a.frames, y, bar)
                          : run_offline(m, a.data, a.frames, (float)o.dry, y);

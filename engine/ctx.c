@@ -222,8 +222,8 @@ static int item_keeps(wt_heap_item *it, const wt_tensor *keep) {
     return p && p >= b && p <= b + it->bytes;
 }
 
-wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, wt_tensor *keep) {
-    if (ctx->is_arena) return keep;
+wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, const wt_tensor *keep) {
+    if (ctx->is_arena) return (wt_tensor *)keep; /* the caller's tensor, handed back */
     wt_heap_item *kept = NULL, **tail = &kept;
     wt_heap_item *it = ctx->items;
     while (it && it != mark.head) {
@@ -244,7 +244,7 @@ wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, wt_tensor *keep) {
     }
     *tail = it;
     ctx->items = kept ? kept : it;
-    return keep;
+    return (wt_tensor *)keep;
 }
 
 wt_tensor *wt_ctx_new_desc(wt_ctx *ctx) {

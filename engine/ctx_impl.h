@@ -57,6 +57,6 @@ typedef struct wt_ctx_mark {
     wt_heap_item *head;
 } wt_ctx_mark;
 wt_ctx_mark wt_ctx_mark_(const wt_ctx *ctx);
-wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, wt_tensor *keep);
+wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, const wt_tensor *keep);
 
 #endif

@@ -490,6 +490,44 @@ START_TEST(test_cli_golden) {
 }
 END_TEST
 
+/* Over a minute of input runs the streamer (the offline pass would hold
+ * every layer's output for the whole file), says so, and gives exactly
+ * what --streaming gives. */
+START_TEST(test_cli_long_input_streams) {
+    if (!getenv("WT_CLI")) return;
+    cli_setup();
+    golden g;
+    demucs_golden_open(&g, 0, NULL);
+    char in[700], out[700], out2[700], args[4096], err[4096], cfg[1200];
+    snprintf(in, sizeof in, "%s/long.wav", g_tmp);
+    snprintf(out, sizeof out, "%s/out.wav", g_tmp);
+    snprintf(out2, sizeof out2, "%s/out2.wav", g_tmp);
+    int64_t n = 61 * 16000;
+    float *x = malloc((size_t)n * sizeof *x);
+    for (int64_t i = 0; i < n; i++) x[i] = g.noisy[i % g.T];
+    write_wav(in, x, n, 16000, 1, SF_FORMAT_FLOAT);
+    wt_test_golden(cfg, sizeof cfg, "demucs/configs/tiny.json");
+    snprintf(args, sizeof args, "denoise %s -o %s --weights %s/model.safetensors --config %s", in,
+             out, g.dir, cfg);
+    int rc = run_cli(args, err, sizeof err);
+    ck_assert_msg(rc == 0, "%s -> %d: %s", args, rc, err);
+    ck_assert_msg(strstr(err, "running the streamer") != NULL, "no note: %s", err);
+    snprintf(args, sizeof args, "denoise %s -o %s --weights %s/model.safetensors --config %s --streaming",
+             in, out2, g.dir, cfg);
+    ck_assert_int_eq(run_cli(args, err, sizeof err), 0);
+    SF_INFO i1, i2;
+    float *y1 = read_wav(out, &i1), *y2 = read_wav(out2, &i2);
+    ck_assert_int_eq(i1.frames, n);
+    ck_assert_int_eq(i2.frames, n);
+    ck_assert_int_eq(memcmp(y1, y2, (size_t)n * sizeof *y1), 0);
+    free(y1);
+    free(y2);
+    free(x);
+    demucs_golden_close(&g);
+    cli_teardown();
+}
+END_TEST
+
 START_TEST(test_cli_bad_input) {
     if (!getenv("WT_CLI")) return;
     cli_setup();
@@ -573,6 +611,7 @@ int main(void) {
     tcase_add_test(tc, test_bad_calls);
     tcase_add_test(tc, test_cli_golden);
     tcase_add_test(tc, test_cli_bad_input);
+    tcase_add_test(tc, test_cli_long_input_streams);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

@@ -652,12 +652,18 @@ wt_tensor *wt_demucs_forward(wt_demucs *m, wt_ctx *ctx, const wt_tensor *mix, wt
     }
     const wt_tensor *skips[WT_DEMUCS_MAX_DEPTH];
     char name[64];
+    /* Each layer's temporaries are freed once its output exists (the
+     * outputs themselves are the skips), and the decoder keeps only its
+     * latest output: a whole file's pass holds a layer's working set, not
+     * every intermediate. */
     for (int i = 0; i < c->depth; i++) {
-        x = wt_demucs_encode(ctx, m, i, x, false);
+        wt_ctx_mark layer = wt_ctx_mark_(ctx);
+        x = wt_ctx_release_(ctx, layer, wt_demucs_encode(ctx, m, i, x, false));
         skips[i] = x;
         snprintf(name, sizeof name, "offline.encoder.%d", i);
         tap_call(tap, user, name, x);
     }
+    wt_ctx_mark decoder = wt_ctx_mark_(ctx);
     x = wt_demucs_lstm(ctx, m, x, NULL, NULL);
     tap_call(tap, user, "offline.lstm_out", x);
     for (int j = 0; j < c->depth; j++) {
@@ -668,6 +674,7 @@ wt_tensor *wt_demucs_forward(wt_demucs *m, wt_ctx *ctx, const wt_tensor *mix, wt
         x = wt_demucs_decode_pw(ctx, m, j, x, false);
         x = wt_demucs_decode_tr(ctx, m, j, x, false);
         if (d->relu) x = wt_unary_(ctx, WT_UNARY_RELU, (wt_tensor *)x, 0);
+        x = wt_ctx_release_(ctx, decoder, x);
         snprintf(name, sizeof name, "offline.decoder.%d", j);
         tap_call(tap, user, name, x);
     }
@@ -676,10 +683,10 @@ wt_tensor *wt_demucs_forward(wt_demucs *m, wt_ctx *ctx, const wt_tensor *mix, wt
         int64_t len = x->shape[2];
         int64_t flat[3] = {B * c->chout, 1, len};
         x = wt_reshape(ctx, x, 3, flat);
-        x = wt_demucs_downsample2(ctx, m, x);
+        x = wt_ctx_release_(ctx, decoder, wt_demucs_downsample2(ctx, m, x));
         if (c->resample == 4) {
             tap_call(tap, user, "offline.downsample2_1", x);
-            x = wt_demucs_downsample2(ctx, m, x);
+            x = wt_ctx_release_(ctx, decoder, wt_demucs_downsample2(ctx, m, x));
         }
         if (!x) return NULL;
         int64_t back[3] = {B, c->chout, x->shape[2]};
