@@ -21,6 +21,10 @@ struct wt_backend {
 
     /* memory */
     void *(*alloc)(size_t bytes);   /* 64-byte aligned; NULL on failure */
+    /* Optional (NULL: alloc): memory a model reads again and again for its
+     * whole life, its weights (wt_ctx_hold_weights_), where the host places
+     * it for streaming reads; freed by `free` like the rest. */
+    void *(*alloc_weights)(size_t bytes);
     void (*free)(void *p);
     /* host <-> backend memory copies (memcpy for the CPU) */
     wt_status (*upload)(void *dst, const void *src_host, size_t bytes);

@@ -52,15 +52,20 @@ wt_ctx *wt_ctx_new_arena_like(const wt_ctx *planned) {
     return ctx;
 }
 
-static void heap_release(wt_ctx *ctx) {
-    wt_heap_item *it = ctx->items;
+static void free_items(wt_ctx *ctx, wt_heap_item *it) {
     while (it) {
         wt_heap_item *next = it->next;
         if (it->ptr) ctx->backend->free(it->ptr);
         free(it);
         it = next;
     }
-    ctx->items = NULL;
+}
+
+static void heap_release(wt_ctx *ctx) {
+    free_items(ctx, ctx->items);
+    free_items(ctx, ctx->spare);
+    ctx->items = ctx->spare = NULL;
+    ctx->nspare = 0;
 }
 
 void wt_ctx_free(wt_ctx *ctx) {
@@ -110,6 +115,51 @@ static int heap_track(wt_ctx *ctx, void *ptr, size_t bytes, int is_desc) {
     return 1;
 }
 
+void wt_ctx_hold_weights_(wt_ctx *ctx) { ctx->weights = 1; }
+
+static void *heap_alloc(wt_ctx *ctx, size_t n) {
+    const wt_backend *be = ctx->backend;
+    return ctx->weights && be->alloc_weights ? be->alloc_weights(n) : be->alloc(n);
+}
+
+/* A spare block for *n bytes wasting at most half of it, moved to the live
+ * items (*n becomes its size); NULL when none fits. */
+static void *spare_take(wt_ctx *ctx, size_t *n) {
+    if (*n < WT_CTX_SPARE_MIN) return NULL;
+    wt_heap_item **best = NULL;
+    for (wt_heap_item **l = &ctx->spare; *l; l = &(*l)->next)
+        if ((*l)->bytes >= *n && (*l)->bytes - *n <= (*l)->bytes / 2 &&
+            (!best || (*l)->bytes < (*best)->bytes))
+            best = l;
+    if (!best) return NULL;
+    wt_heap_item *it = *best;
+    *best = it->next;
+    ctx->nspare--;
+    it->next = ctx->items;
+    ctx->items = it;
+    *n = it->bytes;
+    return it->ptr;
+}
+
+/* Keeps a released data item as a spare, or frees it (a small block, or
+ * the spares are full: the oldest goes). */
+static void spare_put(wt_ctx *ctx, wt_heap_item *it) {
+    if (it->bytes < WT_CTX_SPARE_MIN || !ctx->backend->host) {
+        ctx->backend->free(it->ptr);
+        free(it);
+        return;
+    }
+    it->next = ctx->spare;
+    ctx->spare = it;
+    if (++ctx->nspare > WT_CTX_SPARE_MAX) {
+        wt_heap_item **l = &ctx->spare;
+        while ((*l)->next) l = &(*l)->next;
+        free_items(ctx, *l);
+        *l = NULL;
+        ctx->nspare--;
+    }
+}
+
 void *wt_ctx_alloc(wt_ctx *ctx, size_t bytes) {
     size_t n = align_up(bytes ? bytes : 1);
     void *p;
@@ -121,8 +171,10 @@ void *wt_ctx_alloc(wt_ctx *ctx, size_t bytes) {
             return NULL;
         }
         p = ctx->arena + ctx->used;
+    } else if ((p = spare_take(ctx, &n)) != NULL) {
+        /* n is now the reused block's size */
     } else {
-        p = ctx->backend->alloc(n);
+        p = heap_alloc(ctx, n);
         ctx->sys_allocs++;
         if (!p || !heap_track(ctx, p, n, 0)) {
             if (p) ctx->backend->free(p);
@@ -171,7 +223,7 @@ wt_status wt_ctx_pack_(wt_ctx *ctx) {
     if (n < 2) return WT_OK;
     pack_move *mv = malloc(n * sizeof *mv);
     wt_heap_item *whole = malloc(sizeof *whole);
-    unsigned char *block = ctx->backend->alloc(total);
+    unsigned char *block = heap_alloc(ctx, total);
     if (!mv || !whole || !block) {
         free(mv);
         free(whole);
@@ -234,11 +286,11 @@ wt_tensor *wt_ctx_release_(wt_ctx *ctx, wt_ctx_mark mark, const wt_tensor *keep)
         } else {
             if (it->is_desc) {
                 ctx->ndescs--;
+                free(it);
             } else {
-                ctx->backend->free(it->ptr);
                 ctx->used -= it->bytes;
+                spare_put(ctx, it);
             }
-            free(it);
         }
         it = next;
     }

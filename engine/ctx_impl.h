@@ -29,10 +29,20 @@ struct wt_ctx {
     size_t used, peak;
     size_t ndescs, peak_descs;
     wt_heap_item *items;     /* heap mode */
+    /* heap mode: large blocks released to a mark (wt_ctx_release_), kept
+     * for the next allocations of about their size */
+    wt_heap_item *spare;
+    int nspare;
+    int weights; /* heap mode: allocations go through the backend's alloc_weights */
     uint64_t sys_allocs;
     wt_status status;
     char error[512];
 };
+
+/* Marks a heap context as a model's weights: its data from now on comes
+ * from the backend's weights allocator (on the CPU: huge pages for large
+ * blocks), as does wt_ctx_pack_'s block. */
+void wt_ctx_hold_weights_(wt_ctx *ctx);
 
 /* Moves the data of a heap context's tensors under WT_CTX_PACK_MAX bytes
  * into one allocation, in the order they were made, and repoints every
@@ -53,6 +63,13 @@ wt_status wt_ctx_pack_(wt_ctx *ctx);
  * layer's working set rather than the whole pass, and freed blocks are
  * reused instead of faulting in fresh pages. No-op on arenas (a step
  * rewinds its arena as a whole). */
+/* Released blocks from this size up are kept (at most WT_CTX_SPARE_MAX of
+ * them) for reuse by the context: a long offline pass frees and allocates
+ * tensors of the same few sizes layer after layer, and a reused block skips
+ * the kernel's zeroing of fresh pages (glibc maps blocks over 32 MiB afresh
+ * each time). Host backends only; a device block is freed at once. */
+#define WT_CTX_SPARE_MIN ((size_t)256 << 10)
+#define WT_CTX_SPARE_MAX 8
 typedef struct wt_ctx_mark {
     wt_heap_item *head;
 } wt_ctx_mark;

@@ -132,6 +132,26 @@ START_TEST(test_release) {
     ck_assert_uint_eq(wt_ctx_used_bytes(ctx), base + 64);
     ck_assert_float_eq(((float *)before->data)[31], 31.0f);
     ck_assert_float_eq(((float *)b->data)[14], 7.0f);
+    /* a released large block serves the next allocation of about its size
+     * (no new system allocation for its data), a much smaller one does not */
+    mark = wt_ctx_mark_(ctx);
+    wt_tensor *big = wt_tensor_new1(ctx, WT_F32, 100000);
+    ck_assert_ptr_nonnull(big);
+    void *block = big->data;
+    wt_ctx_release_(ctx, mark, NULL);
+    ck_assert_uint_eq(wt_ctx_used_bytes(ctx), base + 64);
+    uint64_t calls = wt_ctx_sys_allocs(ctx);
+    wt_tensor *again = wt_tensor_new1(ctx, WT_F32, 90000);
+    ck_assert_ptr_eq(again->data, block);
+    ck_assert_uint_eq(wt_ctx_sys_allocs(ctx), calls + 1); /* its descriptor only */
+    mark = wt_ctx_mark_(ctx);
+    big = wt_tensor_new1(ctx, WT_F32, 1000000);
+    ck_assert_ptr_nonnull(big);
+    block = big->data;
+    wt_ctx_release_(ctx, mark, NULL);
+    wt_tensor *small = wt_tensor_new1(ctx, WT_F32, 70000); /* would waste over half */
+    ck_assert_ptr_nonnull(small);
+    ck_assert_ptr_ne(small->data, block);
     wt_ctx_free(ctx);
 }
 END_TEST

@@ -8,18 +8,25 @@
 
 #include "backends/cpu/cpu_ops.h"
 
-/* Blocks from this size up (weight matrices, large arenas) are placed on
- * 2 MiB boundaries and asked to be backed by transparent huge pages. A
- * decode step streams gigabytes of weights once each; on 4 KiB pages each
- * page is a TLB miss and a point where the hardware prefetcher stops, and a
- * 1-row f32 mat-vec over 1 GB of weights ran at ~20 GB/s here against ~28
- * on huge pages (llama2.c gets much of that from the page cache's large
- * folios behind its mmap). Smaller blocks keep plain 64-byte alignment, so
- * the rounding wastes little. */
-#define WT_CPU_HUGE_MIN ((size_t)8 << 20)
+static void *cpu_alloc(size_t bytes) {
+    size_t n = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, n ? n : 64);
+}
+
+/* Weight blocks from this size up (a model's packed small tensors, large
+ * matrices) are placed on 2 MiB boundaries and asked to be backed by
+ * transparent huge pages. A decode step streams gigabytes of weights once
+ * each; on 4 KiB pages each page is a TLB miss and a point where the
+ * hardware prefetcher stops, and a 1-row f32 mat-vec over 1 GB of weights ran
+ * at ~20 GB/s here against ~28 on huge pages (llama2.c gets much of that from
+ * the page cache's large folios behind its mmap). Only weights: activations
+ * of an offline pass are written once and freed, and a huge page's first
+ * touch can stall on the kernel compacting memory for it (a 10 s Mimi encode
+ * ran 30% slower with its activations on huge pages). */
+#define WT_CPU_HUGE_MIN ((size_t)2 << 20)
 #define WT_CPU_HUGE_PAGE ((size_t)2 << 20)
 
-static void *cpu_alloc(size_t bytes) {
+static void *cpu_alloc_weights(size_t bytes) {
     size_t n = (bytes + 63) & ~(size_t)63;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
     if (n >= WT_CPU_HUGE_MIN) {
@@ -31,7 +38,7 @@ static void *cpu_alloc(size_t bytes) {
         return p;
     }
 #endif
-    return aligned_alloc(64, n ? n : 64);
+    return cpu_alloc(bytes);
 }
 
 static void cpu_free(void *p) { free(p); }
@@ -45,6 +52,7 @@ static const struct wt_backend k_cpu_backend = {
     .name = "cpu",
     .host = true,
     .alloc = cpu_alloc,
+    .alloc_weights = cpu_alloc_weights,
     .free = cpu_free,
     .upload = cpu_memcpy,
     .download = cpu_memcpy,

@@ -232,6 +232,7 @@ static wt_demucs *model_alloc(const wt_backend *be, const wt_demucs_config *cfg)
     m->cfg = *cfg;
     m->be = be ? be : wt_cpu_backend();
     m->wctx = wt_ctx_new_heap(m->be);
+    if (m->wctx) wt_ctx_hold_weights_(m->wctx);
     float k[2 * WT_DEMUCS_SINC_ZEROS];
     sinc_kernel(k, WT_DEMUCS_SINC_ZEROS);
     int64_t shape[3] = {1, 1, 2 * WT_DEMUCS_SINC_ZEROS};

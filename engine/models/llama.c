@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "engine/backend.h"
+#include "engine/ctx_impl.h"
 #include "wavetensor/graph.h"
 #include "wavetensor/ops.h"
 #include "wavetensor/weights.h"
@@ -204,6 +205,7 @@ static wt_llama *model_alloc(const wt_llama_config *cfg, const wt_llama_options 
     wt_llama *m = calloc(1, sizeof *m);
     if (m) m->layer = calloc((size_t)cfg->layers, sizeof *m->layer);
     if (m) m->wctx = wt_ctx_new_heap(be);
+    if (m && m->wctx) wt_ctx_hold_weights_(m->wctx);
     if (m) m->pre_ids = malloc(2 * (size_t)chunk * sizeof *m->pre_ids);
     if (m && !be->host) m->logits_host = calloc((size_t)cfg->vocab, sizeof *m->logits_host);
     if (m) m->graph = wt_step_graph_new(be, o.graphs && !o.op_attention);

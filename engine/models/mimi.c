@@ -409,6 +409,7 @@ static wt_mimi *mimi_alloc(const wt_backend *be, const wt_mimi_config *cfg, wt_d
         free(m);
         return NULL;
     }
+    wt_ctx_hold_weights_(m->ctx);
     return m;
 }
 
