@@ -245,12 +245,15 @@ wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
     int64_t work = wt_numel(dst) * j.cin_g * w->shape[2];
     int64_t most = work / WT_CONV_MIN_WORK_PER_THREAD;
     int nt = most < 1 ? 1 : most < nthreads ? (int)most : nthreads;
+    /* a group's weights, read once per few-step product */
+    int64_t wbytes = j.cout_g * j.cin_g * w->shape[2] * (int64_t)wt_dtype_size(w->dtype);
     if (conv_kern_fits(&j)) {
         for (int64_t b = 0; b < dst->shape[0]; b++)
             for (int64_t g = 0; g < groups; g++) {
                 conv_part pt = {&j, b, g};
                 if (To <= WT_CONV_DOT_MAX_T)
-                    wt_cpu_parallel_for(pool, nt, j.cout_g, 8, conv_dot_rows, &pt);
+                    wt_cpu_parallel_for(pool, wt_cpu_threads_for_bytes(nthreads, wbytes), j.cout_g,
+                                        8, conv_dot_rows, &pt);
                 else
                     wt_cpu_parallel_for(pool, nt, To, WT_KERN_NR, conv_wx_cols, &pt);
             }

@@ -222,17 +222,6 @@ static int threads_for(int nthreads, int64_t work) {
     return nthreads < most ? nthreads : (int)most;
 }
 
-/* Weight bytes per thread below which a memory-bound product stays on one
- * thread: a second core adds bandwidth (a 9 MB LSTM matrix streams in
- * ~0.35 ms, the hand-off to a spinning helper costs microseconds). */
-#define WT_MM_MIN_BYTES_PER_THREAD ((int64_t)512 << 10)
-
-static int threads_for_bytes(int nthreads, int64_t bytes) {
-    int64_t most = bytes / WT_MM_MIN_BYTES_PER_THREAD;
-    if (most < 1) most = 1;
-    return nthreads < most ? nthreads : (int)most;
-}
-
 /* ---- register-blocked kernels (cpu_kern.h) for W = b^T with contiguous rows ---- */
 
 typedef struct {
@@ -292,9 +281,8 @@ static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t 
     if ((b.rs == 1 || K == 1) && a_rows && M <= WT_MM_KERN_DOT_MAX_M) {
         /* few rows of x against W = b^T: each row of W read once */
         kern_job j = {c, ldc, ap, M == 1 ? K : a.rs, b.p, N == 1 ? K : b.cs, b.dt, M, K, 1, N};
-        /* bound by reading W: split by its bytes, not its multiply-adds */
         int64_t wbytes = N * K * (int64_t)wt_dtype_size(b.dt);
-        wt_cpu_parallel_for(pool, threads_for_bytes(nthreads, wbytes), N, 8, kern_dot_rows, &j);
+        wt_cpu_parallel_for(pool, wt_cpu_threads_for_bytes(nthreads, wbytes), N, 8, kern_dot_rows, &j);
         return;
     }
     if ((b.rs == 1 || K == 1) && M <= WT_MM_KERN_WX_MAX_M) {

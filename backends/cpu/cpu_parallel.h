@@ -20,4 +20,15 @@ typedef wt_pool_fn wt_cpu_range_fn;
 void wt_cpu_parallel_for(wt_pool *pool, int most, int64_t n, int64_t align, wt_cpu_range_fn fn,
                          void *arg);
 
+/* Threads for a product bound by reading `bytes` of weights once (few
+ * columns): split by bytes, not multiply-adds. A second core adds
+ * bandwidth (a 9 MB LSTM matrix streams in ~0.35 ms; handing a range to a
+ * spinning helper costs microseconds), so 512 KiB a thread is worth it. */
+#define WT_CPU_MIN_BYTES_PER_THREAD ((int64_t)512 << 10)
+static inline int wt_cpu_threads_for_bytes(int nthreads, int64_t bytes) {
+    int64_t most = bytes / WT_CPU_MIN_BYTES_PER_THREAD;
+    if (most < 1) most = 1;
+    return nthreads < most ? nthreads : (int)most;
+}
+
 #endif

@@ -247,11 +247,12 @@ static wt_demucs *model_alloc(const wt_backend *be, const wt_demucs_config *cfg)
     return m;
 }
 
-/* convtr weights [Cin, Cout, K] repacked as [Cout*K, Cin] for the
- * streaming step's matrix products (only when K is a multiple of S, which
- * the overlap-add needs). */
+/* convtr weights [Cin, Cout, K] repacked as [Cout*K, Cin] for a device's
+ * streaming step, which runs the transposed convs as matrix products (only
+ * when K is a multiple of S, which the overlap-add needs); the CPU's conv
+ * op needs no copy. */
 static wt_status pack_convtr(wt_demucs *m) {
-    if (m->cfg.kernel_size % m->cfg.stride) return WT_OK;
+    if (m->be->host || m->cfg.kernel_size % m->cfg.stride) return WT_OK;
     static const int perm[3] = {1, 2, 0};
     for (int j = 0; j < m->cfg.depth; j++) {
         wt_demucs_dec *d = &m->dec[j];
@@ -487,7 +488,10 @@ static wt_tensor *conv_as_linear(wt_ctx *ctx, const wt_tensor *x, const wt_tenso
 
 static wt_tensor *conv(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const wt_tensor *b,
                        int stride, bool short_input) {
-    if (short_input) return conv_as_linear(ctx, x, w, b, stride);
+    /* A streaming step's few output steps: the CPU's conv op reads each
+     * weight once for them and writes [C, T] as is; a device runs them as
+     * one matrix product (its few-row kernel) over a strided view. */
+    if (short_input && !wt_ctx_backend(ctx)->host) return conv_as_linear(ctx, x, w, b, stride);
     return wt_conv1d(ctx, x, w, b, stride, 0, 0, 1, 1);
 }
 
@@ -534,7 +538,7 @@ wt_tensor *wt_demucs_decode_tr(wt_ctx *ctx, const wt_demucs *m, int j, const wt_
                                bool short_input) {
     const wt_demucs_dec *d = &m->dec[j];
     if (!x || wt_ctx_status(ctx) != WT_OK) return NULL;
-    if (short_input && d->convtr_packed && x->shape[0] == 1)
+    if (short_input && d->convtr_packed && x->shape[0] == 1 && !wt_ctx_backend(ctx)->host)
         return convtr_as_linear(ctx, d, x, m->cfg.stride);
     return wt_conv_transpose1d(ctx, x, d->convtr_w, d->convtr_b, m->cfg.stride, 0, 0, 1, 1);
 }

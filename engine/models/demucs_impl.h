@@ -39,9 +39,10 @@ struct wt_demucs {
 wt_tensor *wt_demucs_upsample2(wt_ctx *ctx, const wt_demucs *m, const wt_tensor *x);
 wt_tensor *wt_demucs_downsample2(wt_ctx *ctx, const wt_demucs *m, const wt_tensor *x);
 /* One encoder block: conv(K, S) -> ReLU -> 1x1 conv -> GLU (or ReLU).
- * `short_input` computes the convs as matrix products over a strided view
- * of the input (for a streaming step's few output steps, where that reads
- * each weight once); otherwise with the conv ops (long signals). */
+ * `short_input` marks a streaming step's few output steps: on a device the
+ * convs then run as matrix products over a strided view of the input (its
+ * few-row kernel reads each weight once); the CPU's conv ops do that
+ * themselves, so there it changes nothing. */
 wt_tensor *wt_demucs_encode(wt_ctx *ctx, const wt_demucs *m, int i, const wt_tensor *x,
                             bool short_input);
 /* The 1x1 conv and activation that open decoder j. */
