@@ -150,6 +150,7 @@ START_TEST(test_matmul_larger) {
             matmul_2d_case(ctx, &r, 40, 17, 1, 0, 0, dts[d]);    /* N = 1 */
             if (threads > 1) { /* big enough to be split over threads */
                 matmul_2d_case(ctx, &r, 1, 1024, 4200, 0, 1, dts[d]);
+                matmul_2d_case(ctx, &r, 2, 1024, 4200, 0, 0, dts[d]); /* b [K, N] streamed */
                 matmul_2d_case(ctx, &r, 40, 512, 300, 0, 1, dts[d]);
             }
             wt_ctx_reset(ctx);

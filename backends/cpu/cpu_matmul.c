@@ -32,9 +32,12 @@ typedef struct {
     int64_t rs, cs;
 } mat2d;
 
-/* Rows of x up to which half-precision weights [K, N] with contiguous
- * rows use axpy over columns rather than tile conversion + sgemm. */
-#define WT_MM_AXPY_MAX_M 4
+/* Rows of a up to which b with n-contiguous rows (weights stored [K, N],
+ * attention's values) is streamed once, row by row, rather than handed to
+ * OpenBLAS or tile conversion: for the few rows of a streaming step a
+ * library call costs more than the product (attention over a 250-slot ring:
+ * 2 x 250 x 64 per head). */
+#define WT_MM_AB_MAX_M 4
 /* Rows of x up to which any weights use the dot kernel, and up to which
  * they use the packed-panel kernel rather than OpenBLAS (whose packing of
  * the weights costs more than the product for few rows). */
@@ -139,33 +142,25 @@ static int mm_blas_f32(float *c, int64_t ldc, mat2d a, mat2d b, int64_t M, int64
     return 1;
 }
 
-/* ---- half weights, n-contiguous rows of b: axpy over columns ---- */
+/* ---- few rows of a against n-contiguous rows of b: b streamed once ---- */
 
 typedef struct {
     float *c;
     int64_t ldc;
-    const float *a;
-    int64_t lda;
-    const uint16_t *b; /* row k of b at b + k * ldb, contiguous along n */
-    int64_t ldb;
-    wt_dtype dt;
+    mat2d a, b;
     int64_t M, K;
-} axpy_job;
+} ab_job;
 
-static void axpy_cols(void *arg, int64_t n0, int64_t n1) {
-    const axpy_job *j = arg;
-    for (int64_t m = 0; m < j->M; m++) {
-        float *c = j->c + m * j->ldc;
-        for (int64_t n = n0; n < n1; n++) c[n] = 0;
-        for (int64_t k = 0; k < j->K; k++) {
-            float av = j->a[m * j->lda + k];
-            const uint16_t *br = j->b + k * j->ldb;
-            if (j->dt == WT_BF16)
-                for (int64_t n = n0; n < n1; n++) c[n] += av * bf16_to_f32(br[n]);
-            else
-                for (int64_t n = n0; n < n1; n++) c[n] += av * half_elem(br, WT_F16, n);
-        }
-    }
+static void ab_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const float *tile) {
+    const ab_job *j = arg;
+    for (int mi = 0; mi < mr; mi++)
+        memcpy(j->c + (m0 + mi) * j->ldc + j0, tile + mi * WT_KERN_NR, sizeof(float) * (size_t)nj);
+}
+
+static void ab_cols(void *arg, int64_t n0, int64_t n1) {
+    const ab_job *j = arg;
+    wt_kern_ab(j->M, j->K, n0, n1, j->a.p, j->a.rs, j->a.cs, j->b.p, j->b.dt, j->b.rs, ab_emit,
+               (void *)j);
 }
 
 /* ---- any weights, many rows: convert stack tiles of b, sgemm each ---- */
@@ -291,16 +286,14 @@ static void mm_2d(float *c, int64_t crs, int64_t ccs, mat2d a, mat2d b, int64_t 
         wt_cpu_parallel_for(pool, threads_for(nthreads, M * N * K), M, WT_KERN_NR, kern_wx_cols, &j);
         return;
     }
-    if (b.dt == WT_F32 && mm_blas_f32(c, ldc, a, b, M, N, K, nthreads)) return;
-    if (b.dt != WT_F32 && M <= WT_MM_AXPY_MAX_M && a_rows && b.cs == 1) {
-        int nt = threads_for(nthreads, M * N * K);
-        int64_t lda = M == 1 ? K : a.rs;
-        if (b.cs == 1) {
-            axpy_job j = {c, ldc, ap, lda, b.p, b.rs, b.dt, M, K};
-            wt_cpu_parallel_for(pool, nt, N, 16, axpy_cols, &j);
-            return;
-        }
+    if (b.cs == 1 && M <= WT_MM_AB_MAX_M) {
+        ab_job j = {c, ldc, a, b, M, K};
+        int64_t bbytes = N * K * (int64_t)wt_dtype_size(b.dt);
+        wt_cpu_parallel_for(pool, wt_cpu_threads_for_bytes(nthreads, bbytes), N, WT_KERN_NR, ab_cols,
+                            &j);
+        return;
     }
+    if (b.dt == WT_F32 && mm_blas_f32(c, ldc, a, b, M, N, K, nthreads)) return;
     enum CBLAS_TRANSPOSE ta;
     int64_t lda;
     if (blas_layout(M, K, a.rs, a.cs, &ta, &lda)) {
