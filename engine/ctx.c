@@ -202,17 +202,19 @@ static int move_cmp(const void *a, const void *b) {
     return x->from < y->from ? -1 : x->from > y->from;
 }
 
-/* The move whose source holds p (a pointer one past the end counts, as an
- * empty view may point there), or NULL. moves sorted by source. */
-static const pack_move *move_find(const pack_move *mv, size_t n, const unsigned char *p) {
+/* The move whose source holds p, or NULL; an empty tensor may also point
+ * one past a source's end. moves sorted by source. */
+static const pack_move *move_find(const pack_move *mv, size_t n, const unsigned char *p,
+                                  int empty) {
     size_t lo = 0, hi = n;
     while (lo < hi) { /* first move starting after p */
         size_t mid = (lo + hi) / 2;
         if (mv[mid].from <= p) lo = mid + 1;
         else hi = mid;
     }
-    if (lo == 0 || p > mv[lo - 1].from + mv[lo - 1].bytes) return NULL;
-    return &mv[lo - 1];
+    if (lo == 0) return NULL;
+    const pack_move *m = &mv[lo - 1];
+    return p < m->from + m->bytes || (empty && p == m->from + m->bytes) ? m : NULL;
 }
 
 wt_status wt_ctx_pack_(wt_ctx *ctx) {
@@ -243,7 +245,7 @@ wt_status wt_ctx_pack_(wt_ctx *ctx) {
     for (wt_heap_item *it = ctx->items; it; it = it->next) {
         if (!it->is_desc) continue;
         wt_tensor *t = item_desc(it);
-        const pack_move *m = t->data ? move_find(mv, n, t->data) : NULL;
+        const pack_move *m = t->data ? move_find(mv, n, t->data, wt_numel(t) == 0) : NULL;
         if (m) t->data = m->to + ((unsigned char *)t->data - m->from);
     }
     /* drop the moved items; the block becomes one item */
