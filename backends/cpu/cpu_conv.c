@@ -143,8 +143,8 @@ static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int
     const conv_job *j = c->j;
     int64_t T = j->x->shape[2], K = j->w->shape[2];
     int64_t sxc = j->x->stride[1], sxt = j->x->stride[2];
+    int64_t ic = p0 / K, k = p0 % K; /* stepped along with p, not divided out */
     for (int64_t p = 0; p < kc; p++) {
-        int64_t ic = (p0 + p) / K, k = (p0 + p) % K;
         int64_t off = k * j->dilation - j->pad_left, lo, hi;
         float *d = buf + p * WT_KERN_NR;
         valid_range(off, T, j->stride, &lo, &hi);
@@ -159,6 +159,10 @@ static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int
         else
             for (int64_t n = lo; n < hi; n++) d[n] = xs[(n - lo) * st];
         for (int64_t n = hi; n < WT_KERN_NR; n++) d[n] = 0;
+        if (++k == K) {
+            k = 0;
+            ic++;
+        }
     }
 }
 
@@ -201,13 +205,19 @@ static void conv_dot_rows(void *arg, int64_t r0, int64_t r1) {
     size_t es = wt_dtype_size(w->dtype);
     for (int64_t p0 = 0; p0 < P; p0 += kcmax) {
         int64_t kc = P - p0 < kcmax ? P - p0 : kcmax;
-        /* xt[t][p]: the im2col columns of this chunk, one row per output step */
-        for (int64_t t = 0; t < To; t++)
+        /* xt[t][p]: the im2col columns of this chunk, one row per output
+         * step; (channel, tap) stepped along rather than divided out */
+        for (int64_t t = 0; t < To; t++) {
+            int64_t ic = p0 / K, k = p0 % K;
             for (int64_t p = 0; p < kc; p++) {
-                int64_t ic = (p0 + p) / K, k = (p0 + p) % K;
                 int64_t ti = t * j->stride + k * j->dilation - j->pad_left;
                 xt[t * kc + p] = ti >= 0 && ti < T ? c.x[ic * sxc + ti * sxt] : 0.0f;
+                if (++k == K) {
+                    k = 0;
+                    ic++;
+                }
             }
+        }
         wt_kern_dot(r1 - r0, (int)To, kc, c.w + (size_t)(r0 * w->stride[0] + p0) * es, w->dtype,
                     w->stride[0], xt, kc, c.out + r0 * dst->stride[1], dst->stride[1],
                     dst->stride[2], p0 > 0);
