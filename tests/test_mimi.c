@@ -22,15 +22,7 @@ static const char *const CASES[] = {"tiny-speech", "tiny-batch2"};
 START_TEST(test_offline_encode) {
     golden g;
     mimi_golden_open(&g, CASES[_i], NULL);
-    wt_mimi_trace tr = {0};
-    wt_tensor *codes = wt_mimi_encode(g.m, g.cpu, io_get(&g, "pcm"), (int)g.k, &tr);
-    ck_assert_msg(codes != NULL, "%s", wt_ctx_error(g.cpu));
-    check_float(&g, tr.enc_seanet_out, "enc_seanet_out", 1e-4);
-    check_float(&g, tr.enc_transformer_out, "enc_transformer_out", 1e-4);
-    check_float(&g, tr.latent, "latent_pre_quant", 1e-4);
-    check_float(&g, tr.semantic_proj_in, "semantic_proj_in", 1e-4);
-    check_float(&g, tr.acoustic_proj_in, "acoustic_proj_in", 1e-4);
-    check_codes(&g, codes, "codes");
+    mimi_check_offline_encode(&g);
     mimi_golden_close(&g);
 }
 END_TEST
@@ -38,13 +30,7 @@ END_TEST
 START_TEST(test_offline_decode) {
     golden g;
     mimi_golden_open(&g, CASES[_i], NULL);
-    wt_mimi_trace tr = {0};
-    wt_tensor *pcm = wt_mimi_decode(g.m, g.cpu, io_get(&g, "codes"), &tr);
-    ck_assert_msg(pcm != NULL, "%s", wt_ctx_error(g.cpu));
-    check_float(&g, tr.quantized, "quantized", 1e-5);
-    check_float(&g, tr.dec_upsample_out, "dec_upsample_out", 1e-4);
-    check_float(&g, tr.dec_transformer_out, "dec_transformer_out", 1e-4);
-    check_float(&g, pcm, "decoded", 1e-4);
+    mimi_check_offline_decode(&g);
     mimi_golden_close(&g);
 }
 END_TEST
@@ -75,30 +61,7 @@ END_TEST
 START_TEST(test_stream_encode) {
     golden g;
     mimi_golden_open(&g, CASES[_i], NULL);
-    wt_mimi_encoder_stream *s = wt_mimi_encoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
-    ck_assert_msg(s != NULL, "%s", wt_last_error());
-    wt_tensor *pcm = io_get(&g, "pcm");
-    int64_t b = g.b, k = g.k, f = g.frames, fs = g.fs, d = g.cfg.dimension;
-    wt_tensor *codes = wt_tensor_new3(g.cpu, WT_I64, b, k, f);
-    wt_tensor *lat = wt_tensor_new3(g.cpu, WT_F32, b, d, f);
-    float *in = malloc(sizeof(float) * (size_t)(b * fs));
-    int64_t *out = malloc(sizeof(int64_t) * (size_t)(b * k));
-    for (int64_t t = 0; t < f; t++) {
-        for (int64_t i = 0; i < b; i++)
-            memcpy(in + i * fs, (float *)pcm->data + i * f * fs + t * fs, sizeof(float) * (size_t)fs);
-        ck_assert_msg(wt_mimi_encoder_stream_step(s, in, NULL, out) == WT_OK, "%s", wt_last_error());
-        const wt_tensor *l = wt_mimi_encoder_stream_latent(s);
-        for (int64_t i = 0; i < b; i++) {
-            for (int64_t c = 0; c < k; c++) ((int64_t *)codes->data)[(i * k + c) * f + t] = out[i * k + c];
-            for (int64_t c = 0; c < d; c++)
-                ((float *)lat->data)[(i * d + c) * f + t] = (float)wt_get_flat(l, i * d + c);
-        }
-    }
-    check_float(&g, lat, "latent_pre_quant_stream", 1e-4);
-    check_codes(&g, codes, "codes_stream");
-    free(in);
-    free(out);
-    wt_mimi_encoder_stream_free(s);
+    mimi_check_stream_encode(&g);
     mimi_golden_close(&g);
 }
 END_TEST
@@ -106,27 +69,7 @@ END_TEST
 START_TEST(test_stream_decode) {
     golden g;
     mimi_golden_open(&g, CASES[_i], NULL);
-    wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g.m, (int)g.b, (int)g.k, 1);
-    ck_assert_msg(s != NULL, "%s", wt_last_error());
-    wt_tensor *codes = io_get(&g, "codes");
-    int64_t b = g.b, k = g.k, f = g.frames, fs = g.fs;
-    wt_tensor *pcm = wt_tensor_new3(g.cpu, WT_F32, b, 1, f * fs);
-    int64_t *in = malloc(sizeof(int64_t) * (size_t)(b * k));
-    float *out = malloc(sizeof(float) * (size_t)(b * fs));
-    for (int64_t t = 0; t < f; t++) {
-        for (int64_t i = 0; i < b; i++)
-            for (int64_t c = 0; c < k; c++) in[i * k + c] = ((int64_t *)codes->data)[(i * k + c) * f + t];
-        ck_assert_msg(wt_mimi_decoder_stream_step(s, in, NULL, out) == WT_OK, "%s", wt_last_error());
-        for (int64_t i = 0; i < b; i++)
-            memcpy((float *)pcm->data + i * f * fs + t * fs, out + i * fs, sizeof(float) * (size_t)fs);
-    }
-    check_float(&g, pcm, "decoded_stream", 1e-4);
-    /* a code out of range is refused before any state moves */
-    in[0] = g.cfg.bins;
-    ck_assert_int_eq(wt_mimi_decoder_stream_step(s, in, NULL, out), WT_ERR_INVALID);
-    free(in);
-    free(out);
-    wt_mimi_decoder_stream_free(s);
+    mimi_check_stream_decode(&g);
     mimi_golden_close(&g);
 }
 END_TEST
@@ -135,74 +78,7 @@ END_TEST
 START_TEST(test_stream_masked_reset) {
     golden g;
     mimi_golden_open(&g, "tiny-batch2", NULL);
-    wt_tensor *act = io_get(&g, "stream_active"), *rst = io_get(&g, "stream_reset");
-    wt_tensor *chunk = io_get(&g, "stream_chunk_index");
-    wt_tensor *pin = io_get(&g, "stream_pcm_in"), *cin = io_get(&g, "stream_codes_in");
-    wt_tensor *cout_e = io_get(&g, "stream_codes_out"), *dout_e = io_get(&g, "stream_decoded_out");
-    wt_tensor *cstream = io_get(&g, "codes_stream");
-    int64_t b = g.b, k = g.k, fs = g.fs, steps = act->shape[0];
-    wt_mimi_encoder_stream *enc = wt_mimi_encoder_stream_new(g.m, (int)b, (int)k, 1);
-    wt_mimi_decoder_stream *dec = wt_mimi_decoder_stream_new(g.m, (int)b, (int)k, 1);
-    ck_assert_ptr_nonnull(enc);
-    ck_assert_ptr_nonnull(dec);
-    wt_tensor *cout = wt_fill_(g.cpu, wt_tensor_new3(g.cpu, WT_I64, b, k, steps), 0);
-    wt_tensor *dout = wt_fill_(g.cpu, wt_tensor_new3(g.cpu, WT_F32, b, 1, steps * fs), 0);
-    float *pcm = malloc(sizeof(float) * (size_t)(b * fs));
-    int64_t *codes = malloc(sizeof(int64_t) * (size_t)(b * k));
-    uint8_t mask[8];
-    int resets = 0, replayed = 0;
-    for (int64_t t = 0; t < steps; t++) {
-        for (int64_t i = 0; i < b; i++) {
-            mask[i] = ((uint8_t *)act->data)[t * b + i];
-            if (((uint8_t *)rst->data)[t * b + i]) {
-                wt_mimi_encoder_stream_reset(enc, (int)i);
-                wt_mimi_decoder_stream_reset(dec, (int)i);
-                resets++;
-            }
-            memcpy(pcm + i * fs, (float *)pin->data + i * steps * fs + t * fs, sizeof(float) * (size_t)fs);
-            for (int64_t c = 0; c < k; c++) codes[i * k + c] = ((int64_t *)cin->data)[(i * k + c) * steps + t];
-        }
-        int64_t got[16];
-        ck_assert_int_eq(wt_mimi_encoder_stream_step(enc, pcm, mask, got), WT_OK);
-        for (int64_t i = 0; i < b; i++)
-            if (mask[i])
-                for (int64_t c = 0; c < k; c++) ((int64_t *)cout->data)[(i * k + c) * steps + t] = got[i * k + c];
-        ck_assert_int_eq(wt_mimi_decoder_stream_step(dec, codes, mask, pcm), WT_OK);
-        for (int64_t i = 0; i < b; i++)
-            if (mask[i])
-                memcpy((float *)dout->data + i * steps * fs + t * fs, pcm + i * fs, sizeof(float) * (size_t)fs);
-        /* an active step of entry i equals plain streaming of that chunk */
-        for (int64_t i = 0; i < b; i++) {
-            int64_t ch = ((int64_t *)chunk->data)[t * b + i];
-            if (!mask[i] || ch < 0) continue;
-            replayed++;
-            for (int64_t c = 0; c < k; c++)
-                ck_assert_int_eq(got[i * k + c], ((int64_t *)cstream->data)[(i * k + c) * g.frames + ch]);
-        }
-    }
-    ck_assert_int_eq(resets, 1);
-    ck_assert_int_gt(replayed, 0);
-    check_codes_arr(cout->data, cout_e->data, b, k, steps, act->data, "stream_codes_out");
-    /* decoded: active steps only, rms over those steps */
-    double m = 0, s2 = 0;
-    int64_t n = 0;
-    for (int64_t i = 0; i < b; i++)
-        for (int64_t t = 0; t < steps; t++) {
-            if (!((uint8_t *)act->data)[t * b + i]) continue;
-            for (int64_t j = 0; j < fs; j++) {
-                int64_t o = i * steps * fs + t * fs + j;
-                double e = ((float *)dout_e->data)[o], d = fabs(((float *)dout->data)[o] - e);
-                if (!(d <= m)) m = isnan(d) ? INFINITY : d;
-                s2 += e * e;
-                n++;
-            }
-        }
-    double err = m / sqrt(s2 / (double)n);
-    ck_assert_msg(err <= 1e-4, "stream_decoded_out: err %.3g", err);
-    free(pcm);
-    free(codes);
-    wt_mimi_encoder_stream_free(enc);
-    wt_mimi_decoder_stream_free(dec);
+    mimi_check_stream_masked(&g, INT64_MAX);
     mimi_golden_close(&g);
 }
 END_TEST

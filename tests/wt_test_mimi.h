@@ -39,5 +39,20 @@ void check_codes_arr(const int64_t *got, const int64_t *exp, int64_t b, int64_t 
                      const uint8_t *act, const char *what);
 /* i64 codes [B, K, F] against golden tensor `name` by that rule. */
 void check_codes(golden *g, const wt_tensor *codes, const char *name);
+/* A copy of a host tensor on the model's backend (in g->dev). */
+wt_tensor *up(golden *g, const wt_tensor *h);
+
+/* The checks every backend runs, each a whole test on the case's model:
+ * whole-clip encode and decode with every intermediate of the trace (and an
+ * out-of-range code refused), streaming encode (codes and latents) and
+ * decode of the golden codes one frame per step (out-of-range codes
+ * refused), and the batch-2 masked/reset schedule for its first `steps`
+ * steps (at most the golden's) with its active steps compared with the
+ * golden outputs and with plain streaming of the same chunk. */
+void mimi_check_offline_encode(golden *g);
+void mimi_check_offline_decode(golden *g);
+void mimi_check_stream_encode(golden *g);
+void mimi_check_stream_decode(golden *g);
+void mimi_check_stream_masked(golden *g, int64_t steps);
 
 #endif
