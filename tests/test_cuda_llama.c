@@ -71,7 +71,6 @@ static wt_llama *load_model(const char *dir, const char *weights, wt_dtype dtype
 static void check_cases(const char *dir, const char *weights, wt_dtype dtype, const cJSON *cases,
                         int max_cases, int64_t max_steps, int64_t context) {
     wt_llama *m = load_model(dir, weights, dtype, true, context);
-    int64_t V = wt_llama_cfg(m)->vocab;
     const cJSON *cs;
     int done = 0;
     cJSON_ArrayForEach(cs, cases) {
@@ -95,29 +94,13 @@ static void check_cases(const char *dir, const char *weights, wt_dtype dtype, co
         const cJSON *lj = cJSON_GetObjectItem(cs, "logits");
         int64_t rows = cJSON_GetObjectItem(lj, "positions")->valueint;
         if (EMU_LOGIT_ROWS && rows > EMU_LOGIT_ROWS) rows = EMU_LOGIT_ROWS;
-        float *ref = wt_test_llama_logits(dir, cJSON_GetObjectItem(lj, "tensor")->valuestring, rows, V);
         int32_t toks[MAXTOK];
         memcpy(toks, prompt, (size_t)np * sizeof *toks);
         memcpy(toks + np, expect, (size_t)ne * sizeof *toks);
         ck_assert_int_le(rows, np + ne);
         ck_assert_int_le(rows, wt_llama_context(m));
-        float *all = malloc((size_t)(rows * V) * sizeof *all);
-        wt_llama_reset(m);
-        ck_assert_msg(wt_llama_prefill(m, toks, rows, all) == WT_OK, "%s", wt_last_error());
-        double dpre = wt_test_max_abs_diff(all, ref, rows * V);
-        double dlast = wt_test_max_abs_diff(wt_llama_logits(m), ref + (rows - 1) * V, V);
-        wt_llama_reset(m);
-        double dstep = 0;
-        for (int64_t p = 0; p < rows; p++) {
-            ck_assert_msg(wt_llama_step(m, toks[p]) == WT_OK, "%s", wt_last_error());
-            double d = wt_test_max_abs_diff(wt_llama_logits(m), ref + p * V, V);
-            if (d > dstep) dstep = d;
-        }
-        ck_assert_msg(dpre <= 1e-4, "%s: prefill logits off by %g", name, dpre);
-        ck_assert_msg(dlast <= 1e-4, "%s: last prefill logits off by %g", name, dlast);
-        ck_assert_msg(dstep <= 1e-4, "%s: step logits off by %g", name, dstep);
-        free(all);
-        free(ref);
+        wt_test_llama_logits_check(m, name, dir, cJSON_GetObjectItem(lj, "tensor")->valuestring,
+                                   toks, rows);
     }
     wt_llama_free(m);
 }

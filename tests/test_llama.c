@@ -44,7 +44,6 @@ enum { MAXTOK = 1024 };
  * and the stored logits through both the prefill and the decode path. */
 static void check_cases(const char *dir, const char *weights, const cJSON *cases) {
     wt_llama *m = load_model(dir, weights, 0);
-    int64_t V = wt_llama_cfg(m)->vocab;
     const cJSON *cs;
     cJSON_ArrayForEach(cs, cases) {
         const char *name = cJSON_GetObjectItem(cs, "name")->valuestring;
@@ -60,29 +59,12 @@ static void check_cases(const char *dir, const char *weights, const cJSON *cases
         /* logits of the first positions of prompt + generated */
         const cJSON *lj = cJSON_GetObjectItem(cs, "logits");
         int64_t rows = cJSON_GetObjectItem(lj, "positions")->valueint;
-        const char *tname = cJSON_GetObjectItem(lj, "tensor")->valuestring;
-        float *ref = wt_test_llama_logits(dir, tname, rows, V);
         int32_t toks[MAXTOK];
         memcpy(toks, prompt, (size_t)np * sizeof *toks);
         memcpy(toks + np, expect, (size_t)ne * sizeof *toks);
         ck_assert_int_le(rows, np + ne);
-        float *all = malloc((size_t)(rows * V) * sizeof *all);
-        wt_llama_reset(m);
-        ck_assert_msg(wt_llama_prefill(m, toks, rows, all) == WT_OK, "%s", wt_last_error());
-        double dpre = wt_test_max_abs_diff(all, ref, rows * V);
-        double dlast = wt_test_max_abs_diff(wt_llama_logits(m), ref + (rows - 1) * V, V);
-        wt_llama_reset(m);
-        double dstep = 0;
-        for (int64_t p = 0; p < rows; p++) {
-            ck_assert(wt_llama_step(m, toks[p]) == WT_OK);
-            double d = wt_test_max_abs_diff(wt_llama_logits(m), ref + p * V, V);
-            if (d > dstep) dstep = d;
-        }
-        ck_assert_msg(dpre <= 1e-4, "%s: prefill logits off by %g", name, dpre);
-        ck_assert_msg(dlast <= 1e-4, "%s: last prefill logits off by %g", name, dlast);
-        ck_assert_msg(dstep <= 1e-4, "%s: step logits off by %g", name, dstep);
-        free(all);
-        free(ref);
+        wt_test_llama_logits_check(m, name, dir, cJSON_GetObjectItem(lj, "tensor")->valuestring,
+                                   toks, rows);
     }
     wt_llama_free(m);
 }

@@ -37,3 +37,26 @@ void wt_test_llama_generate_check(wt_llama *m, const char *name, const int32_t *
     ck_assert_int_eq(r.n_forward, nfwd);
     ck_assert_str_eq(r.stop == WT_LLAMA_STOP_BOS ? "bos" : "steps", stop);
 }
+
+void wt_test_llama_logits_check(wt_llama *m, const char *name, const char *dir, const char *tensor,
+                                const int32_t *toks, int64_t rows) {
+    int64_t V = wt_llama_cfg(m)->vocab;
+    float *ref = wt_test_llama_logits(dir, tensor, rows, V);
+    float *all = malloc((size_t)(rows * V) * sizeof *all);
+    wt_llama_reset(m);
+    ck_assert_msg(wt_llama_prefill(m, toks, rows, all) == WT_OK, "%s", wt_last_error());
+    double dpre = wt_test_max_abs_diff(all, ref, rows * V);
+    double dlast = wt_test_max_abs_diff(wt_llama_logits(m), ref + (rows - 1) * V, V);
+    wt_llama_reset(m);
+    double dstep = 0;
+    for (int64_t p = 0; p < rows; p++) {
+        ck_assert_msg(wt_llama_step(m, toks[p]) == WT_OK, "%s", wt_last_error());
+        double d = wt_test_max_abs_diff(wt_llama_logits(m), ref + p * V, V);
+        if (d > dstep) dstep = d;
+    }
+    ck_assert_msg(dpre <= 1e-4, "%s: prefill logits off by %g", name, dpre);
+    ck_assert_msg(dlast <= 1e-4, "%s: last prefill logits off by %g", name, dlast);
+    ck_assert_msg(dstep <= 1e-4, "%s: step logits off by %g", name, dstep);
+    free(all);
+    free(ref);
+}

@@ -18,4 +18,11 @@ void wt_test_llama_generate_check(wt_llama *m, const char *name, const int32_t *
                                   int64_t steps, const int32_t *expect, int64_t ne, int64_t nfwd,
                                   const char *stop, int32_t *got, int64_t cap);
 
+/* The logits of toks[0..rows) against tensor `tensor` of golden dir `dir`
+ * (rows x vocab), through both paths: one prefill (every row, and the
+ * model's last-row logits) and one decode step per token, each within 1e-4
+ * of the reference. `name` labels the failures. */
+void wt_test_llama_logits_check(wt_llama *m, const char *name, const char *dir, const char *tensor,
+                                const int32_t *toks, int64_t rows);
+
 #endif
