@@ -217,11 +217,14 @@ static const pack_move *move_find(const pack_move *mv, size_t n, const unsigned 
     return p < m->from + m->bytes || (empty && p == m->from + m->bytes) ? m : NULL;
 }
 
+/* A data block wt_ctx_pack_ moves. */
+static int packable(const wt_heap_item *it) { return !it->is_desc && it->bytes < WT_CTX_PACK_MAX; }
+
 wt_status wt_ctx_pack_(wt_ctx *ctx) {
     if (ctx->is_arena || !ctx->backend->host) return WT_OK;
     size_t n = 0, total = 0;
     for (wt_heap_item *it = ctx->items; it; it = it->next)
-        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) n++, total += it->bytes;
+        if (packable(it)) n++, total += it->bytes;
     if (n < 2) return WT_OK;
     pack_move *mv = malloc(n * sizeof *mv);
     wt_heap_item *whole = malloc(sizeof *whole);
@@ -236,7 +239,7 @@ wt_status wt_ctx_pack_(wt_ctx *ctx) {
     /* the list runs newest first: fill from the back for allocation order */
     size_t k = n, off = total;
     for (wt_heap_item *it = ctx->items; it; it = it->next)
-        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) {
+        if (packable(it)) {
             off -= it->bytes;
             mv[--k] = (pack_move){it->ptr, block + off, it->bytes};
             memcpy(block + off, it->ptr, it->bytes);
@@ -252,7 +255,7 @@ wt_status wt_ctx_pack_(wt_ctx *ctx) {
     wt_heap_item **link = &ctx->items;
     while (*link) {
         wt_heap_item *it = *link;
-        if (!it->is_desc && it->bytes < WT_CTX_PACK_MAX) {
+        if (packable(it)) {
             *link = it->next;
             ctx->backend->free(it->ptr);
             free(it);

@@ -13,8 +13,8 @@ static void *cpu_alloc(size_t bytes) {
     return aligned_alloc(64, n ? n : 64);
 }
 
-/* Weight blocks from this size up (a model's packed small tensors, large
- * matrices) are placed on 2 MiB boundaries and asked to be backed by
+/* Weight blocks of a huge page or more (a model's packed small tensors,
+ * large matrices) are placed on 2 MiB boundaries and asked to be backed by
  * transparent huge pages. A decode step streams gigabytes of weights once
  * each; on 4 KiB pages each page is a TLB miss and a point where the
  * hardware prefetcher stops, and a 1-row f32 mat-vec over 1 GB of weights ran
@@ -23,13 +23,12 @@ static void *cpu_alloc(size_t bytes) {
  * of an offline pass are written once and freed, and a huge page's first
  * touch can stall on the kernel compacting memory for it (a 10 s Mimi encode
  * ran 30% slower with its activations on huge pages). */
-#define WT_CPU_HUGE_MIN ((size_t)2 << 20)
 #define WT_CPU_HUGE_PAGE ((size_t)2 << 20)
 
 static void *cpu_alloc_weights(size_t bytes) {
     size_t n = (bytes + 63) & ~(size_t)63;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (n >= WT_CPU_HUGE_MIN) {
+    if (n >= WT_CPU_HUGE_PAGE) {
         size_t whole = (n + WT_CPU_HUGE_PAGE - 1) & ~(WT_CPU_HUGE_PAGE - 1);
         void *p = aligned_alloc(WT_CPU_HUGE_PAGE, whole);
         /* only the bytes asked for: a huge page past them would be memory
