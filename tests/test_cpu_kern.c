@@ -149,6 +149,28 @@ START_TEST(test_convtr_kernels) {
 }
 END_TEST
 
+/* y = x W^T for one row of x against W [N, K], checked against a double loop. */
+static void linear_case(wt_ctx *ctx, wt_test_rng *r, wt_dtype dt, int64_t M, int64_t N, int64_t K) {
+    int64_t sx[2] = {M, K}, sw[2] = {N, K};
+    wt_tensor *x = rand_t(ctx, r, WT_F32, 2, sx), *w = rand_t(ctx, r, dt, 2, sw);
+    wt_tensor *y = wt_linear(ctx, x, w, NULL);
+    ck_assert_msg(y != NULL, "%s", wt_ctx_error(ctx));
+    const float *xp = x->data, *yp = y->data;
+    int bad = 0;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            double s = 0, mag = 0;
+            for (int64_t k = 0; k < K; k++) {
+                double v = xp[m * K + k] * wval(w, n * K + k);
+                s += v;
+                mag += fabs(v);
+            }
+            bad += !close_to(yp[m * N + n], s, mag);
+        }
+    ck_assert_msg(bad == 0, "linear %s M%lld N%lld K%lld: %d wrong", wt_dtype_name(dt),
+                  (long long)M, (long long)N, (long long)K, bad);
+}
+
 START_TEST(test_linear_kernels) {
     wt_ctx *ctx = wt_ctx_new_heap(NULL);
     wt_test_rng r;
@@ -158,26 +180,16 @@ START_TEST(test_linear_kernels) {
     for (int d = 0; d < 3; d++)
         for (size_t mi = 0; mi < sizeof rows / sizeof rows[0]; mi++)
             for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-                int64_t M = rows[mi], K = ks[ki], N = 37;
-                int64_t sx[2] = {M, K}, sw[2] = {N, K};
-                wt_tensor *x = rand_t(ctx, &r, WT_F32, 2, sx), *w = rand_t(ctx, &r, dts[d], 2, sw);
-                wt_tensor *y = wt_linear(ctx, x, w, NULL);
-                ck_assert_msg(y != NULL, "%s", wt_ctx_error(ctx));
-                const float *xp = x->data, *yp = y->data;
-                int bad = 0;
-                for (int64_t m = 0; m < M; m++)
-                    for (int64_t n = 0; n < N; n++) {
-                        double s = 0, mag = 0;
-                        for (int64_t k = 0; k < K; k++) {
-                            double v = xp[m * K + k] * wval(w, n * K + k);
-                            s += v;
-                            mag += fabs(v);
-                        }
-                        bad += !close_to(yp[m * N + n], s, mag);
-                    }
-                ck_assert_msg(bad == 0, "linear %s M%lld K%lld: %d wrong", wt_dtype_name(dts[d]),
-                              (long long)M, (long long)K, bad);
+                linear_case(ctx, &r, dts[d], rows[mi], 37, ks[ki]);
+                wt_ctx_reset(ctx);
             }
+    /* one row against a megabyte or more of weights: the streamed mat-vec,
+     * with rows left over after its 16-row folds and a ragged row length */
+    for (int d = 0; d < 3; d++) {
+        linear_case(ctx, &r, dts[d], 1, 530, 1037);
+        linear_case(ctx, &r, dts[d], 1, 1043, 520);
+        wt_ctx_reset(ctx);
+    }
     wt_ctx_free(ctx);
 }
 END_TEST

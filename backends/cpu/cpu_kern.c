@@ -297,6 +297,75 @@ KI void dot_all(const int RB, const int M, const int U, const wt_dtype dt, int64
     }
 }
 
+/* ---- one column streamed: rows' totals folded sixteen at a time ---- */
+
+/* Lanes lo..lo+7 of a then of b, for the folds below. */
+#define FOLD_HALVES(a, b, lo) \
+    __builtin_shufflevector(a, b, lo, lo + 1, lo + 2, lo + 3, lo + 4, lo + 5, lo + 6, lo + 7, \
+                            lo + 16, lo + 17, lo + 18, lo + 19, lo + 20, lo + 21, lo + 22, lo + 23)
+
+/* r[i] holds row i's 16 partial sums; returns the 16 row totals in row
+ * order. Each level adds the two halves of every row's remaining lanes
+ * for two rows at once, so sixteen rows end in 8 + 4 + 2 + 1 additions
+ * and one store, where a horizontal sum and a scalar store per row broke
+ * up the weight stream (that loop streamed 21-31 GB/s depending on where
+ * it landed in the binary; this one 27-31 wherever it lands). */
+KI v16 fold16(const v16 r[16]) {
+    v16 a[8], b[4], c[2];
+    for (int i = 0; i < 8; i++) /* lanes 0-7: row 2i, 8-15: row 2i+1 */
+        a[i] = FOLD_HALVES(r[2 * i], r[2 * i + 1], 0) + FOLD_HALVES(r[2 * i], r[2 * i + 1], 8);
+    for (int i = 0; i < 4; i++) /* four lanes a row, rows 4i.. */
+        b[i] = __builtin_shufflevector(a[2 * i], a[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17,
+                                       18, 19, 24, 25, 26, 27) +
+               __builtin_shufflevector(a[2 * i], a[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20,
+                                       21, 22, 23, 28, 29, 30, 31);
+    for (int i = 0; i < 2; i++) /* two lanes a row, rows 8i.. */
+        c[i] = __builtin_shufflevector(b[2 * i], b[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17,
+                                       20, 21, 24, 25, 28, 29) +
+               __builtin_shufflevector(b[2 * i], b[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18,
+                                       19, 22, 23, 26, 27, 30, 31);
+    return __builtin_shufflevector(c[0], c[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                   28, 30) +
+           __builtin_shufflevector(c[0], c[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27,
+                                   29, 31);
+}
+
+/* out(r) (+)= W(r, :) . x for f32 / f16 rows read front to back, one row
+ * at a time with two independent sums. */
+KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int64_t ldw,
+                    const float *x, float *out, int64_t ors, int acc) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    const int64_t pv = P / 16 * 16;
+    int64_t r0 = 0;
+    for (; r0 + 16 <= R; r0 += 16) {
+        v16 rs[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            const char *wr = w + (size_t)(r0 + i) * (size_t)ldw * es;
+            v16 a0 = {0}, a1 = {0};
+            int64_t p = 0;
+            for (; p + 32 <= P; p += 32) {
+                a0 = fma16(ld16(wr + (size_t)p * es, dt), ld16(x + p, WT_F32), a0);
+                a1 = fma16(ld16(wr + (size_t)(p + 16) * es, dt), ld16(x + p + 16, WT_F32), a1);
+            }
+            if (p < pv) a0 = fma16(ld16(wr + (size_t)p * es, dt), ld16(x + p, WT_F32), a0);
+            rs[i] = a0 + a1;
+        }
+        float tot[16];
+        st16(tot, fold16(rs));
+        for (int i = 0; i < 16; i++) {
+            const char *wr = w + (size_t)(r0 + i) * (size_t)ldw * es;
+            float sum = tot[i];
+            for (int64_t q = pv; q < P; q++) sum += elem(wr, dt, q) * x[q];
+            float *o = out + (r0 + i) * ors;
+            *o = acc ? *o + sum : sum;
+        }
+    }
+    if (r0 < R)
+        dot_all(1, 1, 1, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, 0,
+                out + r0 * ors, ors, 0, acc);
+}
+
 #define DOT_CASE(M_, RB_, U_)                                                                  \
     case M_:                                                                                   \
         if (wdt == WT_BF16)                                                                    \
@@ -311,9 +380,9 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
                  const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
     if (M == 1 && wdt != WT_BF16 && R * P * (int64_t)dt_size(wdt) >= DOT_STREAM_MIN) {
         if (wdt == WT_F16)
-            dot_all(1, 1, 1, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+            dot_stream1(WT_F16, R, P, w, ldw, x, out, ors, acc);
         else
-            dot_all(1, 1, 1, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+            dot_stream1(WT_F32, R, P, w, ldw, x, out, ors, acc);
         return;
     }
     if (wdt != WT_BF16 && P * (int64_t)dt_size(wdt) <= DOT_SHORT_ROW) {
