@@ -187,10 +187,14 @@ START_TEST(test_linear_kernels) {
                 wt_ctx_reset(ctx);
             }
     /* one row against a megabyte or more of weights: the streamed mat-vec,
-     * with rows left over after its 16-row folds and a ragged row length */
+     * with rows left over after its 16-row folds and a ragged row length;
+     * then rows too long for that (and for bf16's one row at a time), with
+     * rows left over after the tiles */
     for (int d = 0; d < 3; d++) {
         linear_case(ctx, &r, dts[d], 1, 530, 1037);
         linear_case(ctx, &r, dts[d], 1, 1043, 520);
+        linear_case(ctx, &r, dts[d], 1, 37, 4100);
+        linear_case(ctx, &r, dts[d], 3, 37, 4100);
         wt_ctx_reset(ctx);
     }
     wt_ctx_free(ctx);

@@ -56,6 +56,11 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_STREAM_MIN
 #define DOT_STREAM_MIN ((int64_t)1 << 20)
 #endif
+/* ... as long as x (f32) fits in L1 beside the stream: longer rows read x
+ * from L2 once per row and go back to 16-row tiles, which share each load
+ * of x (f32 1024 x 8192: 18 GB/s streamed, 24 in tiles; 2048 x 5632, the
+ * down projection of TinyLlama-1.1B: 19 against 26). */
+#define DOT_STREAM_MAX_P 3072
 /* Software prefetch distance in bytes along each row (0: none). */
 #ifndef DOT_PF
 #define DOT_PF 0
@@ -63,21 +68,15 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_RB_MAX
 #define DOT_RB_MAX 16
 #endif
-/* bf16 rows per tile by columns of x, and the software prefetch distance
- * along the row (0: none): one row at a time measured fastest for bf16, and
- * without prefetch (by CPU time, 4 layers of TinyLlama-1.1B shapes: 23-25
- * GB/s of weights on huge pages against 22 with a 2 KiB prefetch, 16-18
- * against 14-16 on 4 KiB pages). */
-#ifndef DOT_BF_RB1
-#define DOT_BF_RB1 1
-#endif
-#ifndef DOT_BF_RB2
-#define DOT_BF_RB2 1
-#endif
-#ifndef DOT_BF_PF
-#define DOT_BF_PF 0
-#endif
-#define DOT_BF_RB(M) ((M) == 1 ? DOT_BF_RB1 : (M) == 2 ? DOT_BF_RB2 : 1)
+/* bf16 rows per tile: rows of at most DOT_SHORT_ROW bytes run one at a
+ * time (by CPU time, 4 layers of TinyLlama-1.1B shapes: 23-25 GB/s of
+ * weights on huge pages; a software prefetch only slowed it down); longer
+ * rows run DOT_BF_LONG_RB at a time, as x, deinterleaved to 4 bytes a
+ * weight a column, then no longer fits in L1 beside the weight stream and
+ * every row reading all of it from L2 starved the stream (Mimi's 1024 x
+ * 8192 downsampling step against 2 columns: 10 GB/s one row at a time,
+ * 22 eight at a time). */
+#define DOT_BF_LONG_RB 8
 /* x is deinterleaved into even / odd halves in chunks of this many floats. */
 #define DOT_XCH 8192
 #define DOT_U_MAX 4
@@ -214,9 +213,6 @@ KI void dot_tile_bf(const int R, const int M, int64_t pm, const uint16_t *w, int
             xo[m] = ld16(xd + m * ldxd + p + 16, WT_F32);
         }
         for (int r = 0; r < R; r++) {
-#if DOT_BF_PF > 0
-            __builtin_prefetch(w + (size_t)r * (size_t)ldw + (size_t)p + DOT_BF_PF / 2);
-#endif
             v16w lanes;
             memcpy(&lanes, w + (size_t)r * (size_t)ldw + (size_t)p, sizeof lanes);
             v16 we = (v16)(lanes << 16), wo = (v16)(lanes & hi);
@@ -230,9 +226,8 @@ KI void dot_tile_bf(const int R, const int M, int64_t pm, const uint16_t *w, int
         for (int m = 0; m < M; m++) res[r][m] = hsum(ae[r][m] + ao[r][m]);
 }
 
-KI void dot_all_bf(const int M, int64_t R, int64_t P, const uint16_t *w, int64_t ldw,
+KI void dot_all_bf(const int RB, const int M, int64_t R, int64_t P, const uint16_t *w, int64_t ldw,
                    const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
-    const int RB = DOT_BF_RB(M);
     float xd[4][DOT_XCH];
     float res[DOT_RB_MAX][4];
     for (int64_t p0 = 0; p0 < P; p0 += DOT_XCH) {
@@ -272,7 +267,10 @@ KI void dot_all(const int RB, const int M, const int U, const wt_dtype dt, int64
                 int64_t oms, int acc) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (dt == WT_BF16) { /* the lane split assumes weight 2i in the low half */
-        dot_all_bf(M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+        if (P * 2 > DOT_SHORT_ROW)
+            dot_all_bf(DOT_BF_LONG_RB, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+        else
+            dot_all_bf(1, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
         return;
     }
 #endif
@@ -378,7 +376,8 @@ KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int6
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
                  const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
-    if (M == 1 && wdt != WT_BF16 && R * P * (int64_t)dt_size(wdt) >= DOT_STREAM_MIN) {
+    if (M == 1 && wdt != WT_BF16 && P <= DOT_STREAM_MAX_P &&
+        R * P * (int64_t)dt_size(wdt) >= DOT_STREAM_MIN) {
         if (wdt == WT_F16)
             dot_stream1(WT_F16, R, P, w, ldw, x, out, ors, acc);
         else
