@@ -143,6 +143,7 @@ START_TEST(test_convtr_kernels) {
         /* rows of W wider than one accumulator pass, Cin not a multiple of 8 */
         convtr_case(ctx, &r, dt, 1, 9, 1030, 1, 8, 4, 0, 0, 1, 1);
         convtr_case(ctx, &r, dt, 1, 19, 350, 3, 8, 4, 0, 0, 1, 0);
+        convtr_case(ctx, &r, dt, 1, 19, 350, 16, 8, 4, 0, 0, 1, 1); /* 16 inputs, 6 passes */
         convtr_case(ctx, &r, dt, 2, 16, 8, 40, 8, 4, 2, 1, 1, 1);   /* many inputs, padding */
         convtr_case(ctx, &r, dt, 1, 20, 10, 13, 3, 1, 1, 0, 2, 1);  /* groups, stride 1 */
         convtr_case(ctx, &r, dt, 1, 600, 3, 5, 4, 2, 0, 0, 1, 1);   /* deep, narrow edge panel */

@@ -555,7 +555,7 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
     }
 }
 
-/* ---- A x B for up to 4 rows of A: B streamed row by row ---- */
+/* ---- A x B for up to 16 rows of A: B streamed row by row ---- */
 
 /* Accumulator of ab_small: M rows of AB_ACC / M columns (32 KiB), so one
  * row of A covers rows of B up to 8192 columns (Mimi's first decoder
@@ -566,10 +566,17 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
  * (Mimi's 1024 x 8192 conv-transpose step against 2 rows of A, cold
  * weights: f32 2.1 -> 1.7 ms, bf16 1.3 -> 0.9 ms going from 4 to 8). */
 #define AB_Q 8
+/* Rows of A that stream B this way. The accumulator then holds 512
+ * columns per pass (B read in 2 KiB pieces of f32 rows), which still beat
+ * 6 x 32 tiles reading B in 128-byte pieces once the weights come from
+ * memory: Mimi's 512 x 3072 conv-transpose step against 16 rows, cold,
+ * f32 1.37 -> 0.89 ms, bf16 0.98 -> 0.88 (in cache the tiles win, 0.68
+ * against 0.80, but a streaming step finds its weights cold). */
+#define AB_MMAX 16
 
 /* y[m * jc + j] += sum_{q<Q} a(m, p+q) B(p+q, j0 + j): Q rows of B (each
  * read once, front to back) against the accumulator rows in L1/L2. */
-KI void ab_rows(const int M, const int Q, const wt_dtype dt, const float av[AB_Q][4], const char *b,
+KI void ab_rows(const int M, const int Q, const wt_dtype dt, const float av[AB_Q][AB_MMAX], const char *b,
                 int64_t ldb, int64_t jc, float *y) {
     const size_t es = dt == WT_F32 ? 4 : 2;
     int64_t j = 0;
@@ -594,13 +601,13 @@ KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_
     const size_t es = dt == WT_F32 ? 4 : 2;
     const int64_t jmax = AB_ACC / M;
     float y[AB_ACC];
-    float ct[WT_KERN_MR * WT_KERN_NR];
+    float ct[AB_MMAX * WT_KERN_NR];
     for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
         int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax;
         memset(y, 0, sizeof(float) * (size_t)(M * jc));
         const char *b = (const char *)bv + (size_t)j0 * es;
         int64_t p = 0;
-        float av[AB_Q][4];
+        float av[AB_Q][AB_MMAX];
         for (; p + AB_Q <= P; p += AB_Q) {
             for (int q = 0; q < AB_Q; q++)
                 for (int m = 0; m < M; m++) av[q][m] = a[m * ars + (p + q) * aps];
@@ -634,13 +641,23 @@ KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_
 void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
                 int64_t aps, const void *b, wt_dtype bdt, int64_t ldb, wt_kern_emit_fn emit,
                 void *arg) {
-    /* few rows of A (a streaming step): stream B's rows once, front to back */
+    /* few rows of A (a streaming step): stream B's rows once, front to back;
+     * up to 4 rows unrolled, more with the row count left to the loop */
     switch (M) {
         AB_CASE(1)
         AB_CASE(2)
         AB_CASE(3)
         AB_CASE(4)
     default: break;
+    }
+    if (M <= AB_MMAX) {
+        if (bdt == WT_BF16)
+            ab_small((int)M, WT_BF16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        else if (bdt == WT_F16)
+            ab_small((int)M, WT_F16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        else
+            ab_small((int)M, WT_F32, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        return;
     }
     float ct[WT_KERN_MR * WT_KERN_NR];
     float pb[KC * WT_KERN_NR];

@@ -45,8 +45,8 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
 /* Y(m, j) = sum_p A(m, p) * B(p, j) for m < M, j in [j_lo, j_hi), A(m, p) at
  * a[m * ars + p * aps] (f32), B(p, j) at b[p * ldb + j] (f32, bf16 or f16,
  * rows contiguous); each finished tile (rows m0.., columns j0..) is handed
- * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. Up to 4 rows
- * of A stream B's rows once, front to back, into an accumulator on the
+ * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. Up to 16
+ * rows of A stream B's rows once, front to back, into an accumulator on the
  * stack (the weights of a conv-transpose step); more run 6 x 32 tiles. */
 typedef void (*wt_kern_emit_fn)(void *arg, int64_t m0, int mr, int64_t j0, int nj,
                                 const float *tile);
