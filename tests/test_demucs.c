@@ -296,6 +296,42 @@ START_TEST(test_stream_any_chunks) {
 }
 END_TEST
 
+/* Weights held in bf16 and f16 (--dtype), both cases: offline and
+ * streaming output stay within the SNR that rounding the weights allows
+ * (wt_test_half_snr_floor) of the float32 golden outputs; 24 weight layers
+ * lie on the path (5 encoders and 5 decoders of 2 convolutions, 2 LSTM
+ * layers of 2 products). */
+START_TEST(test_half_weights) {
+    const wt_dtype dt = _i / WT_TEST_DEMUCS_N_CASES ? WT_F16 : WT_BF16;
+    golden g;
+    demucs_golden_open(&g, _i % WT_TEST_DEMUCS_N_CASES, NULL);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/model.safetensors", g.dir);
+    wt_demucs *m = wt_demucs_new(&g.cfg, path, dt);
+    ck_assert_msg(m != NULL, "%s", wt_last_error());
+    double floor = wt_test_half_snr_floor(dt, 24);
+    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    int64_t shape[3] = {1, 1, g.T};
+    wt_tensor *y = wt_demucs_forward(m, ctx, wt_tensor_wrap(ctx, WT_F32, 3, shape, g.noisy), NULL, NULL);
+    ck_assert_msg(y != NULL, "%s", wt_ctx_error(ctx));
+    int64_t n;
+    float *ref = io_f32(&g, "enhanced", &n), *ref_s = io_f32(&g, "enhanced_stream", &n);
+    float *ys = run_stream(m, &g, 0.0f, NULL, 0, NULL, NULL, NULL);
+    double off = wt_test_snr_db(y->data, ref, n), st = wt_test_snr_db(ys, ref_s, n);
+    if (getenv("WT_TEST_VERBOSE"))
+        fprintf(stderr, "%s %s weights: offline %.1f dB, streaming %.1f dB (floor %.1f)\n",
+                strrchr(g.dir, '/') + 1, wt_dtype_name(dt), off, st, floor);
+    ck_assert_msg(off >= floor && st >= floor, "%s weights: SNR %.1f / %.1f dB < %.1f",
+                  wt_dtype_name(dt), off, st, floor);
+    free(ys);
+    free(ref_s);
+    free(ref);
+    wt_ctx_free(ctx);
+    wt_demucs_free(m);
+    demucs_golden_close(&g);
+}
+END_TEST
+
 START_TEST(test_stream_zero_alloc) {
     golden g;
     demucs_golden_open(&g, 1, NULL);
@@ -606,6 +642,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_stream_dry, 0, WT_TEST_DEMUCS_N_CASES);
     tcase_add_loop_test(tc, test_stream_nonorm, 0, WT_TEST_DEMUCS_N_CASES);
     tcase_add_test(tc, test_stream_any_chunks);
+    tcase_add_loop_test(tc, test_half_weights, 0, 2 * WT_TEST_DEMUCS_N_CASES);
     tcase_add_test(tc, test_stream_zero_alloc);
     tcase_add_test(tc, test_bad_weights_and_config);
     tcase_add_test(tc, test_bad_calls);

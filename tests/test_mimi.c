@@ -74,6 +74,31 @@ START_TEST(test_stream_decode) {
 }
 END_TEST
 
+/* Weights held in bf16 and f16 (--dtype): the golden codes decoded whole
+ * and one frame per step stay within the SNR that rounding the weights
+ * allows (wt_test_half_snr_floor) of the float32 golden audio. The tiny
+ * model decodes through 25 weight layers: 2 quantizer output projections,
+ * the upsampling, 2 transformer layers of 4 products and the SEANet
+ * decoder's 14 convolutions. */
+START_TEST(test_half_weights) {
+    const wt_dtype dt = _i ? WT_F16 : WT_BF16;
+    golden g;
+    mimi_golden_open_as(&g, "tiny-speech", NULL, dt);
+    double floor = wt_test_half_snr_floor(dt, 25);
+    wt_tensor *ref = io_get(&g, "decoded"), *ref_s = io_get(&g, "decoded_stream");
+    wt_tensor *pcm = wt_mimi_decode(g.m, g.cpu, io_get(&g, "codes"), NULL);
+    ck_assert_msg(pcm != NULL, "%s", wt_ctx_error(g.cpu));
+    double off = wt_test_snr_db(pcm->data, ref->data, wt_numel(ref));
+    double st = wt_test_snr_db(mimi_stream_decode(&g)->data, ref_s->data, wt_numel(ref_s));
+    if (getenv("WT_TEST_VERBOSE"))
+        fprintf(stderr, "mimi %s weights: decode %.1f dB, streaming %.1f dB (floor %.1f)\n",
+                wt_dtype_name(dt), off, st, floor);
+    ck_assert_msg(off >= floor && st >= floor, "%s weights: SNR %.1f / %.1f dB < %.1f",
+                  wt_dtype_name(dt), off, st, floor);
+    mimi_golden_close(&g);
+}
+END_TEST
+
 /* The batch-2 schedule: per-step active masks and a reset of entry 1. */
 START_TEST(test_stream_masked_reset) {
     golden g;
@@ -417,6 +442,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_stream_encode, 0, 2);
     tcase_add_loop_test(tc, test_stream_decode, 0, 2);
     tcase_add_test(tc, test_stream_masked_reset);
+    tcase_add_loop_test(tc, test_half_weights, 0, 2);
     tcase_add_test(tc, test_stream_zero_alloc);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad_input");

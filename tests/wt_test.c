@@ -104,6 +104,22 @@ double wt_test_rms(const float *a, int64_t n) {
     return n ? sqrt(s / (double)n) : 0;
 }
 
+double wt_test_snr_db(const float *a, const float *ref, int64_t n) {
+    double sig = 0, err = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)ref[i];
+        sig += (double)ref[i] * ref[i];
+        err += d * d;
+    }
+    if (isnan(err)) return -INFINITY;
+    return err > 0 ? 10.0 * log10(sig / err) : INFINITY;
+}
+
+double wt_test_half_snr_floor(wt_dtype dtype, int layers) {
+    int p = dtype == WT_BF16 ? 8 : 11;
+    return 20.0 * log10(sqrt(3.0) * ldexp(1.0, p)) - 10.0 * log10((double)layers);
+}
+
 uint64_t wt_test_arena_allocs(wt_ctx *arena, int steps, int (*step)(wt_ctx *, const void *),
                               const void *user, int *failures) {
     int failed = 0;

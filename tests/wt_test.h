@@ -36,6 +36,15 @@ void wt_test_fill_uniform(wt_tensor *t, wt_test_rng *r, float lo, float hi);
 /* Max |a-b| over n floats, and RMS of b. */
 double wt_test_max_abs_diff(const float *a, const float *b, int64_t n);
 double wt_test_rms(const float *a, int64_t n);
+/* 10 log10(sum ref^2 / sum (a - ref)^2) over n floats (NaN: -infinity). */
+double wt_test_snr_db(const float *a, const float *ref, int64_t n);
+/* The SNR a model with weights held in dtype (bf16 or f16) must keep
+ * against its float32 reference when `layers` weight layers lie on the
+ * path: rounding to p significant bits (bf16 8, f16 11) errs uniformly by
+ * up to 2^-p of each weight, an RMS of 2^-p / sqrt(3) of each product
+ * (bf16 -52.9 dB, f16 -71.0 dB), and independent errors of the layers add
+ * in power (10 log10(layers) dB). */
+double wt_test_half_snr_floor(wt_dtype dtype, int layers);
 
 /* Replays step(arena, user) `steps` times, rewinding the arena before each,
  * and returns the allocation calls made meanwhile (any thread); *failures

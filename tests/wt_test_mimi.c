@@ -9,13 +9,17 @@
 #include "wt_test.h"
 
 void mimi_golden_open(golden *g, const char *name, const wt_backend *be) {
+    mimi_golden_open_as(g, name, be, WT_F32);
+}
+
+void mimi_golden_open_as(golden *g, const char *name, const wt_backend *be, wt_dtype dtype) {
     char p[512], rel[128];
     memset(g, 0, sizeof *g);
     snprintf(rel, sizeof rel, "mimi/%s/config.json", name);
     ck_assert_msg(wt_mimi_config_load(wt_test_golden(p, sizeof p, rel), &g->cfg) == WT_OK, "%s",
                   wt_last_error());
     snprintf(rel, sizeof rel, "mimi/%s/model.safetensors", name);
-    g->m = wt_mimi_load_on(be, &g->cfg, wt_test_golden(p, sizeof p, rel), WT_F32);
+    g->m = wt_mimi_load_on(be, &g->cfg, wt_test_golden(p, sizeof p, rel), dtype);
     ck_assert_msg(g->m != NULL, "%s", wt_last_error());
     g->be = wt_mimi_backend(g->m);
     snprintf(rel, sizeof rel, "mimi/%s/io.safetensors", name);
@@ -178,9 +182,8 @@ void mimi_check_stream_encode(golden *g) {
     wt_mimi_encoder_stream_free(s);
 }
 
-void mimi_check_stream_decode(golden *g) {
-    wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g->m, (int)g->b, (int)g->k, 1);
-    ck_assert_msg(s != NULL, "%s", wt_last_error());
+/* Frames of the golden codes through s, into [B, 1, frames * fs]. */
+static wt_tensor *stream_decode_with(golden *g, wt_mimi_decoder_stream *s) {
     wt_tensor *codes = io_get(g, "codes");
     int64_t b = g->b, k = g->k, f = g->frames, fs = g->fs;
     wt_tensor *pcm = wt_tensor_new3(g->cpu, WT_F32, b, 1, f * fs);
@@ -193,9 +196,27 @@ void mimi_check_stream_decode(golden *g) {
         for (int64_t i = 0; i < b; i++)
             memcpy((float *)pcm->data + i * f * fs + t * fs, out + i * fs, sizeof(float) * (size_t)fs);
     }
-    check_float(g, pcm, "decoded_stream", 1e-4);
+    free(in);
+    free(out);
+    return pcm;
+}
+
+wt_tensor *mimi_stream_decode(golden *g) {
+    wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g->m, (int)g->b, (int)g->k, 1);
+    ck_assert_msg(s != NULL, "%s", wt_last_error());
+    wt_tensor *pcm = stream_decode_with(g, s);
+    wt_mimi_decoder_stream_free(s);
+    return pcm;
+}
+
+void mimi_check_stream_decode(golden *g) {
+    wt_mimi_decoder_stream *s = wt_mimi_decoder_stream_new(g->m, (int)g->b, (int)g->k, 1);
+    ck_assert_msg(s != NULL, "%s", wt_last_error());
+    check_float(g, stream_decode_with(g, s), "decoded_stream", 1e-4);
     /* a code out of range is refused on the host before any state moves
      * (device kernels would read a zero row instead of failing) */
+    int64_t *in = calloc((size_t)(g->b * g->k), sizeof *in);
+    float *out = malloc(sizeof(float) * (size_t)(g->b * g->fs));
     in[0] = g->cfg.bins;
     ck_assert_int_eq(wt_mimi_decoder_stream_step(s, in, NULL, out), WT_ERR_INVALID);
     in[0] = -1;

@@ -23,6 +23,8 @@ typedef struct golden {
 /* Case `name` ("tiny-speech", "tiny-batch2") with its f32 model on `be`
  * (NULL: the CPU). */
 void mimi_golden_open(golden *g, const char *name, const wt_backend *be);
+/* The same with the weights held in dtype (f32, bf16 or f16). */
+void mimi_golden_open_as(golden *g, const char *name, const wt_backend *be, wt_dtype dtype);
 void mimi_golden_close(golden *g);
 /* A golden tensor in host memory (g->cpu). */
 wt_tensor *io_get(golden *g, const char *name);
@@ -49,6 +51,8 @@ wt_tensor *up(golden *g, const wt_tensor *h);
  * refused), and the batch-2 masked/reset schedule for its first `steps`
  * steps (at most the golden's) with its active steps compared with the
  * golden outputs and with plain streaming of the same chunk. */
+/* The golden codes decoded one frame per step: [B, 1, frames * 1920] in g->cpu. */
+wt_tensor *mimi_stream_decode(golden *g);
 void mimi_check_offline_encode(golden *g);
 void mimi_check_offline_decode(golden *g);
 void mimi_check_stream_encode(golden *g);
