@@ -34,17 +34,21 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #define DOT_RB_34 4
 #define DOT_U_34 1
 #endif
-/* f32 / f16 rows of at most this many bytes run one at a time, 4 vectors
- * per loop step: with 8 or 16 rows at once each row is a separate stream
- * too short (32 lines for 512 floats) for the hardware prefetcher to lock
- * on, while one row at a time reads the matrix front to back. Mimi's
- * transformer (2 columns, rows of 512 floats) streamed 20-23 GB/s this way
- * against 14 with 8-row tiles, 3 columns 20 against 12 (4 KiB rows and up
- * keep the tiles: 512 x 2048 at 2 columns, 23 against 18). */
+/* Rows of at most this many bytes run DOT_SPREAD_RB at a time, row t with
+ * row t + R/2: each row of the pair is one long front-to-back stream, which
+ * the hardware prefetcher follows, and the pair shares each load of x (a
+ * few-column product is bound by load slots once the weights stream well).
+ * Adjacent rows in 8- or 16-row tiles are as many streams too short (32
+ * lines for 512 floats) for the prefetcher to lock on. Mimi's transformer
+ * (2 columns, rows of 512 weights): f32 14 GB/s in 8-row tiles, 20-23 one
+ * row at a time, 25-29 as spread pairs; bf16 16 -> 25 from one row at a
+ * time to pairs. Longer rows keep the tiles (512 x 2048 at 2 columns, 23
+ * against 18 one row at a time). */
 #ifndef DOT_SHORT_ROW
 #define DOT_SHORT_ROW 4096
 #endif
-#define DOT_SHORT_U 4
+#define DOT_SHORT_U 1
+#define DOT_SPREAD_RB 2
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
  * front-to-back stream, which the hardware prefetcher follows best once the
@@ -68,10 +72,9 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_RB_MAX
 #define DOT_RB_MAX 16
 #endif
-/* bf16 rows per tile: rows of at most DOT_SHORT_ROW bytes run one at a
- * time (by CPU time, 4 layers of TinyLlama-1.1B shapes: 23-25 GB/s of
- * weights on huge pages; a software prefetch only slowed it down); longer
- * rows run DOT_BF_LONG_RB at a time, as x, deinterleaved to 4 bytes a
+/* bf16 rows per tile: rows of at most DOT_SHORT_ROW bytes run as spread
+ * pairs like the others (a software prefetch only slowed the stream
+ * down); longer rows run DOT_BF_LONG_RB at a time, as x, deinterleaved to 4 bytes a
  * weight a column, then no longer fits in L1 beside the weight stream and
  * every row reading all of it from L2 starved the stream (Mimi's 1024 x
  * 8192 downsampling step against 2 columns: 10 GB/s one row at a time,
@@ -226,10 +229,20 @@ KI void dot_tile_bf(const int R, const int M, int64_t pm, const uint16_t *w, int
         for (int m = 0; m < M; m++) res[r][m] = hsum(ae[r][m] + ao[r][m]);
 }
 
-KI void dot_all_bf(const int RB, const int M, int64_t R, int64_t P, const uint16_t *w, int64_t ldw,
-                   const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
+/* Rows per tile come either adjacent (tile t: rows t*RB..) or spread
+ * (tile t: rows t, t + B, t + 2B.. with B = R / RB, so each row of the
+ * tile reads its own long front-to-back stream); rows past the full tiles
+ * run one at a time. */
+KI int64_t tile_row(const int spread, const int RB, int64_t R, int64_t t, int i) {
+    return spread ? t + (int64_t)i * (R / RB) : t * RB + i;
+}
+
+KI void dot_all_bf(const int RB, const int spread, const int M, int64_t R, int64_t P,
+                   const uint16_t *w, int64_t ldw, const float *x, int64_t ldx, float *out,
+                   int64_t ors, int64_t oms, int acc) {
     float xd[4][DOT_XCH];
     float res[DOT_RB_MAX][4];
+    const int64_t tiles = R / RB, tld = spread ? tiles * ldw : ldw;
     for (int64_t p0 = 0; p0 < P; p0 += DOT_XCH) {
         int64_t pc = P - p0 < DOT_XCH ? P - p0 : DOT_XCH, pm = pc / 32 * 32;
         for (int m = 0; m < M; m++)
@@ -239,59 +252,58 @@ KI void dot_all_bf(const int RB, const int M, int64_t R, int64_t P, const uint16
                     xd[m][b + 16 + i] = x[m * ldx + p0 + b + 2 * i + 1];
                 }
         int first = p0 == 0 && !acc;
-        for (int64_t r0 = 0; r0 < R; r0 += RB) {
-            int n = R - r0 < RB ? (int)(R - r0) : RB;
+        for (int64_t t = 0; t < tiles + R % RB; t++) {
+            int n = t < tiles ? RB : 1;
+            int64_t r0 = t < tiles ? tile_row(spread, RB, R, t, 0) : tiles * RB + (t - tiles);
             const uint16_t *wr = w + (size_t)r0 * (size_t)ldw + (size_t)p0;
             if (n == RB)
-                dot_tile_bf(RB, M, pm, wr, ldw, xd[0], DOT_XCH, res);
+                dot_tile_bf(RB, M, pm, wr, tld, xd[0], DOT_XCH, res);
             else
-                for (int i = 0; i < n; i++) {
-                    float one[DOT_RB_MAX][4];
-                    dot_tile_bf(1, M, pm, wr + (size_t)i * (size_t)ldw, ldw, xd[0], DOT_XCH, one);
-                    for (int m = 0; m < M; m++) res[i][m] = one[0][m];
-                }
-            for (int i = 0; i < n; i++)
+                dot_tile_bf(1, M, pm, wr, ldw, xd[0], DOT_XCH, res);
+            for (int i = 0; i < n; i++) {
+                int64_t r = t < tiles ? tile_row(spread, RB, R, t, i) : r0;
                 for (int m = 0; m < M; m++) {
                     float s = res[i][m];
                     for (int64_t q = pm; q < pc; q++)
-                        s += elem(wr + (size_t)i * (size_t)ldw, WT_BF16, q) * x[m * ldx + p0 + q];
-                    float *o = out + (r0 + i) * ors + m * oms;
+                        s += elem(w + (size_t)r * (size_t)ldw + (size_t)p0, WT_BF16, q) * x[m * ldx + p0 + q];
+                    float *o = out + r * ors + m * oms;
                     *o = first ? s : *o + s;
                 }
+            }
         }
     }
 }
 
-KI void dot_all(const int RB, const int M, const int U, const wt_dtype dt, int64_t R, int64_t P,
-                const void *w, int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors,
-                int64_t oms, int acc) {
+KI void dot_all(const int RB, const int spread, const int M, const int U, const wt_dtype dt,
+                int64_t R, int64_t P, const void *w, int64_t ldw, const float *x, int64_t ldx,
+                float *out, int64_t ors, int64_t oms, int acc) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (dt == WT_BF16) { /* the lane split assumes weight 2i in the low half */
         if (P * 2 > DOT_SHORT_ROW)
-            dot_all_bf(DOT_BF_LONG_RB, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+            dot_all_bf(DOT_BF_LONG_RB, 0, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
         else
-            dot_all_bf(1, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
+            dot_all_bf(DOT_SPREAD_RB, 1, M, R, P, w, ldw, x, ldx, out, ors, oms, acc);
         return;
     }
 #endif
     const size_t es = dt == WT_F32 ? 4 : 2;
     float res[DOT_RB_MAX][4];
-    for (int64_t r0 = 0; r0 < R; r0 += RB) {
+    const int64_t tiles = R / RB, tld = spread ? tiles * ldw : ldw;
+    for (int64_t t = 0; t < tiles + R % RB; t++) {
+        int n = t < tiles ? RB : 1;
+        int64_t r0 = t < tiles ? tile_row(spread, RB, R, t, 0) : tiles * RB + (t - tiles);
         const char *wr = (const char *)w + (size_t)r0 * (size_t)ldw * es;
-        int n = R - r0 < RB ? (int)(R - r0) : RB;
         if (n == RB)
-            dot_tile(RB, M, U, dt, P, wr, ldw, x, ldx, res);
+            dot_tile(RB, M, U, dt, P, wr, tld, x, ldx, res);
         else
-            for (int i = 0; i < n; i++) {
-                float one[DOT_RB_MAX][4];
-                dot_tile(1, M, U, dt, P, wr + (size_t)i * (size_t)ldw * es, ldw, x, ldx, one);
-                for (int m = 0; m < M; m++) res[i][m] = one[0][m];
-            }
-        for (int i = 0; i < n; i++)
+            dot_tile(1, M, U, dt, P, wr, ldw, x, ldx, res);
+        for (int i = 0; i < n; i++) {
+            int64_t r = t < tiles ? tile_row(spread, RB, R, t, i) : r0;
             for (int m = 0; m < M; m++) {
-                float *o = out + (r0 + i) * ors + m * oms;
+                float *o = out + r * ors + m * oms;
                 *o = acc ? *o + res[i][m] : res[i][m];
             }
+        }
     }
 }
 
@@ -360,18 +372,18 @@ KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int6
         }
     }
     if (r0 < R)
-        dot_all(1, 1, 1, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, 0,
+        dot_all(1, 0, 1, 1, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, 0,
                 out + r0 * ors, ors, 0, acc);
 }
 
-#define DOT_CASE(M_, RB_, U_)                                                                  \
+#define DOT_CASE(M_, RB_, SP_, U_)                                                             \
     case M_:                                                                                   \
         if (wdt == WT_BF16)                                                                    \
-            dot_all(RB_, M_, U_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
+            dot_all(RB_, SP_, M_, U_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);      \
         else if (wdt == WT_F16)                                                                \
-            dot_all(RB_, M_, U_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);            \
+            dot_all(RB_, SP_, M_, U_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);       \
         else                                                                                   \
-            dot_all(RB_, M_, U_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);            \
+            dot_all(RB_, SP_, M_, U_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);       \
         break;
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
@@ -386,19 +398,19 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
     }
     if (wdt != WT_BF16 && P * (int64_t)dt_size(wdt) <= DOT_SHORT_ROW) {
         switch (M) {
-            DOT_CASE(1, 1, DOT_SHORT_U)
-            DOT_CASE(2, 1, DOT_SHORT_U)
-            DOT_CASE(3, 1, DOT_SHORT_U)
-            DOT_CASE(4, 1, DOT_SHORT_U)
+            DOT_CASE(1, DOT_SPREAD_RB, 1, DOT_SHORT_U)
+            DOT_CASE(2, DOT_SPREAD_RB, 1, DOT_SHORT_U)
+            DOT_CASE(3, DOT_SPREAD_RB, 1, DOT_SHORT_U)
+            DOT_CASE(4, DOT_SPREAD_RB, 1, DOT_SHORT_U)
         default: break;
         }
         return;
     }
     switch (M) {
-        DOT_CASE(1, DOT_RB_1, DOT_U_1)
-        DOT_CASE(2, DOT_RB_2, DOT_U_2)
-        DOT_CASE(3, DOT_RB_34, DOT_U_34)
-        DOT_CASE(4, DOT_RB_34, DOT_U_34)
+        DOT_CASE(1, DOT_RB_1, 0, DOT_U_1)
+        DOT_CASE(2, DOT_RB_2, 0, DOT_U_2)
+        DOT_CASE(3, DOT_RB_34, 0, DOT_U_34)
+        DOT_CASE(4, DOT_RB_34, 0, DOT_U_34)
     default: break;
     }
 }
