@@ -23,17 +23,15 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 
 /* X panel depth of wt_kern_wx (64 KiB of f32 on the stack). */
 #define KC 512
-/* Rows of W per dot tile and vectors per row per loop step, by columns of
- * x. Weights that stay in cache are bound by loads: many rows at once share
- * each load of x. */
-#ifndef DOT_RB_1
+/* Rows of W per dot tile for rows longer than DOT_SHORT_ROW, by columns of
+ * x: many rows at once share each load of x, which no longer fits in L1
+ * beside the weights. One and two columns take adjacent rows; three and
+ * four spread their 8 rows over the matrix (row t, t + R/8, ..), each its
+ * own stream: 4 columns of 512 x 2048 f32 14 -> 20 GB/s against 4
+ * adjacent rows (spreading 1 or 2 columns measured no better). */
 #define DOT_RB_1 16
-#define DOT_U_1 1
 #define DOT_RB_2 8
-#define DOT_U_2 1
-#define DOT_RB_34 4
-#define DOT_U_34 1
-#endif
+#define DOT_RB_34 8
 /* Rows of at most this many bytes run DOT_SPREAD_RB at a time, row t with
  * row t + R/2: each row of the pair is one long front-to-back stream, which
  * the hardware prefetcher follows, and the pair shares each load of x (a
@@ -407,10 +405,10 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
         return;
     }
     switch (M) {
-        DOT_CASE(1, DOT_RB_1, 0, DOT_U_1)
-        DOT_CASE(2, DOT_RB_2, 0, DOT_U_2)
-        DOT_CASE(3, DOT_RB_34, 0, DOT_U_34)
-        DOT_CASE(4, DOT_RB_34, 0, DOT_U_34)
+        DOT_CASE(1, DOT_RB_1, 0, 1)
+        DOT_CASE(2, DOT_RB_2, 0, 1)
+        DOT_CASE(3, DOT_RB_34, 1, 1)
+        DOT_CASE(4, DOT_RB_34, 1, 1)
     default: break;
     }
 }
