@@ -45,7 +45,6 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #ifndef DOT_SHORT_ROW
 #define DOT_SHORT_ROW 4096
 #endif
-#define DOT_SHORT_U 1
 #define DOT_SPREAD_RB 2
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
@@ -63,24 +62,19 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
  * of x (f32 1024 x 8192: 18 GB/s streamed, 24 in tiles; 2048 x 5632, the
  * down projection of TinyLlama-1.1B: 19 against 26). */
 #define DOT_STREAM_MAX_P 3072
-/* Software prefetch distance in bytes along each row (0: none). */
-#ifndef DOT_PF
-#define DOT_PF 0
-#endif
 #ifndef DOT_RB_MAX
 #define DOT_RB_MAX 16
 #endif
 /* bf16 rows per tile: rows of at most DOT_SHORT_ROW bytes run as spread
  * pairs like the others (a software prefetch only slowed the stream
- * down); longer rows run DOT_BF_LONG_RB at a time, as x, deinterleaved to 4 bytes a
- * weight a column, then no longer fits in L1 beside the weight stream and
+ * down); longer rows run DOT_BF_LONG_RB at a time, as x, deinterleaved to
+ * 4 bytes a weight a column, then no longer fits in L1 beside the weights and
  * every row reading all of it from L2 starved the stream (Mimi's 1024 x
  * 8192 downsampling step against 2 columns: 10 GB/s one row at a time,
  * 22 eight at a time). */
 #define DOT_BF_LONG_RB 8
 /* x is deinterleaved into even / odd halves in chunks of this many floats. */
 #define DOT_XCH 8192
-#define DOT_U_MAX 4
 
 static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
 
@@ -150,45 +144,26 @@ KI float hsum(v16 v) {
 
 /* ---- dot: res[r][m] = sum_p W(r, p) X(m, p), R rows, M columns ---- */
 
-/* R rows at once, each loop step covering U vectors of each row. */
-KI void dot_tile(const int R, const int M, const int U, const wt_dtype dt, int64_t P,
-                 const char *w, int64_t ldw, const float *x, int64_t ldx,
-                 float res[DOT_RB_MAX][4]) {
+/* R rows at once, one vector of each row per loop step. */
+KI void dot_tile(const int R, const int M, const wt_dtype dt, int64_t P, const char *w,
+                 int64_t ldw, const float *x, int64_t ldx, float res[DOT_RB_MAX][4]) {
     const size_t es = dt == WT_F32 ? 4 : 2;
-    v16 acc[DOT_RB_MAX][4][DOT_U_MAX];
+    v16 acc[DOT_RB_MAX][4];
     for (int r = 0; r < R; r++)
-        for (int m = 0; m < M; m++)
-            for (int u = 0; u < U; u++) acc[r][m][u] = (v16){0};
+        for (int m = 0; m < M; m++) acc[r][m] = (v16){0};
     int64_t p = 0;
-    for (; p + 16 * U <= P; p += 16 * U) {
-#if DOT_PF > 0
-        for (int r = 0; r < R; r++)
-            for (int l = 0; l < ((int)(16 * U * es) + 63) / 64; l++)
-                __builtin_prefetch(w + ((size_t)r * (size_t)ldw + (size_t)p) * es + DOT_PF + 64 * l);
-#endif
-        for (int u = 0; u < U; u++) {
-            v16 xv[4];
-            for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p + 16 * u, WT_F32);
-            for (int r = 0; r < R; r++) {
-                v16 wv = ld16(w + ((size_t)r * (size_t)ldw + (size_t)(p + 16 * u)) * es, dt);
-                for (int m = 0; m < M; m++) acc[r][m][u] = fma16(wv, xv[m], acc[r][m][u]);
-            }
-        }
-    }
     for (; p + 16 <= P; p += 16) {
         v16 xv[4];
         for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p, WT_F32);
         for (int r = 0; r < R; r++) {
             v16 wv = ld16(w + ((size_t)r * (size_t)ldw + (size_t)p) * es, dt);
-            for (int m = 0; m < M; m++) acc[r][m][0] = fma16(wv, xv[m], acc[r][m][0]);
+            for (int m = 0; m < M; m++) acc[r][m] = fma16(wv, xv[m], acc[r][m]);
         }
     }
     for (int r = 0; r < R; r++) {
         const char *wr = w + (size_t)r * (size_t)ldw * es;
         for (int m = 0; m < M; m++) {
-            v16 t = acc[r][m][0];
-            for (int u = 1; u < U; u++) t += acc[r][m][u];
-            float sum = hsum(t);
+            float sum = hsum(acc[r][m]);
             for (int64_t q = p; q < P; q++) sum += elem(wr, dt, q) * x[m * ldx + q];
             res[r][m] = sum;
         }
@@ -263,7 +238,8 @@ KI void dot_all_bf(const int RB, const int spread, const int M, int64_t R, int64
                 for (int m = 0; m < M; m++) {
                     float s = res[i][m];
                     for (int64_t q = pm; q < pc; q++)
-                        s += elem(w + (size_t)r * (size_t)ldw + (size_t)p0, WT_BF16, q) * x[m * ldx + p0 + q];
+                        s += elem(w + (size_t)r * (size_t)ldw + (size_t)p0, WT_BF16, q) *
+                             x[m * ldx + p0 + q];
                     float *o = out + r * ors + m * oms;
                     *o = first ? s : *o + s;
                 }
@@ -272,9 +248,9 @@ KI void dot_all_bf(const int RB, const int spread, const int M, int64_t R, int64
     }
 }
 
-KI void dot_all(const int RB, const int spread, const int M, const int U, const wt_dtype dt,
-                int64_t R, int64_t P, const void *w, int64_t ldw, const float *x, int64_t ldx,
-                float *out, int64_t ors, int64_t oms, int acc) {
+KI void dot_all(const int RB, const int spread, const int M, const wt_dtype dt, int64_t R,
+                int64_t P, const void *w, int64_t ldw, const float *x, int64_t ldx, float *out,
+                int64_t ors, int64_t oms, int acc) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (dt == WT_BF16) { /* the lane split assumes weight 2i in the low half */
         if (P * 2 > DOT_SHORT_ROW)
@@ -292,9 +268,9 @@ KI void dot_all(const int RB, const int spread, const int M, const int U, const 
         int64_t r0 = t < tiles ? tile_row(spread, RB, R, t, 0) : tiles * RB + (t - tiles);
         const char *wr = (const char *)w + (size_t)r0 * (size_t)ldw * es;
         if (n == RB)
-            dot_tile(RB, M, U, dt, P, wr, tld, x, ldx, res);
+            dot_tile(RB, M, dt, P, wr, tld, x, ldx, res);
         else
-            dot_tile(1, M, U, dt, P, wr, ldw, x, ldx, res);
+            dot_tile(1, M, dt, P, wr, ldw, x, ldx, res);
         for (int i = 0; i < n; i++) {
             int64_t r = t < tiles ? tile_row(spread, RB, R, t, i) : r0;
             for (int m = 0; m < M; m++) {
@@ -370,18 +346,18 @@ KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int6
         }
     }
     if (r0 < R)
-        dot_all(1, 0, 1, 1, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, 0,
+        dot_all(1, 0, 1, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, 0,
                 out + r0 * ors, ors, 0, acc);
 }
 
-#define DOT_CASE(M_, RB_, SP_, U_)                                                             \
+#define DOT_CASE(M_, RB_, SP_)                                                                 \
     case M_:                                                                                   \
         if (wdt == WT_BF16)                                                                    \
-            dot_all(RB_, SP_, M_, U_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);      \
+            dot_all(RB_, SP_, M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);          \
         else if (wdt == WT_F16)                                                                \
-            dot_all(RB_, SP_, M_, U_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);       \
+            dot_all(RB_, SP_, M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
         else                                                                                   \
-            dot_all(RB_, SP_, M_, U_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);       \
+            dot_all(RB_, SP_, M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
         break;
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
@@ -396,19 +372,19 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
     }
     if (wdt != WT_BF16 && P * (int64_t)dt_size(wdt) <= DOT_SHORT_ROW) {
         switch (M) {
-            DOT_CASE(1, DOT_SPREAD_RB, 1, DOT_SHORT_U)
-            DOT_CASE(2, DOT_SPREAD_RB, 1, DOT_SHORT_U)
-            DOT_CASE(3, DOT_SPREAD_RB, 1, DOT_SHORT_U)
-            DOT_CASE(4, DOT_SPREAD_RB, 1, DOT_SHORT_U)
+            DOT_CASE(1, DOT_SPREAD_RB, 1)
+            DOT_CASE(2, DOT_SPREAD_RB, 1)
+            DOT_CASE(3, DOT_SPREAD_RB, 1)
+            DOT_CASE(4, DOT_SPREAD_RB, 1)
         default: break;
         }
         return;
     }
     switch (M) {
-        DOT_CASE(1, DOT_RB_1, 0, 1)
-        DOT_CASE(2, DOT_RB_2, 0, 1)
-        DOT_CASE(3, DOT_RB_34, 1, 1)
-        DOT_CASE(4, DOT_RB_34, 1, 1)
+        DOT_CASE(1, DOT_RB_1, 0)
+        DOT_CASE(2, DOT_RB_2, 0)
+        DOT_CASE(3, DOT_RB_34, 1)
+        DOT_CASE(4, DOT_RB_34, 1)
     default: break;
     }
 }
@@ -586,8 +562,8 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
 
 /* y[m * jc + j] += sum_{q<Q} a(m, p+q) B(p+q, j0 + j): Q rows of B (each
  * read once, front to back) against the accumulator rows in L1/L2. */
-KI void ab_rows(const int M, const int Q, const wt_dtype dt, const float av[AB_Q][AB_MMAX], const char *b,
-                int64_t ldb, int64_t jc, float *y) {
+KI void ab_rows(const int M, const int Q, const wt_dtype dt, const float av[AB_Q][AB_MMAX],
+                const char *b, int64_t ldb, int64_t jc, float *y) {
     const size_t es = dt == WT_F32 ? 4 : 2;
     int64_t j = 0;
     for (; j + 16 <= jc; j += 16) {
