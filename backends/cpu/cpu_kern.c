@@ -612,15 +612,20 @@ KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_
     }
 }
 
-#define AB_CASE(M_)                                                                           \
-    case M_:                                                                                  \
+/* ab_small for M_ rows of A and B's dtype, then return. */
+#define AB_SMALL(M_)                                                                          \
+    do {                                                                                      \
         if (bdt == WT_BF16)                                                                   \
             ab_small(M_, WT_BF16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);             \
         else if (bdt == WT_F16)                                                               \
             ab_small(M_, WT_F16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
         else                                                                                  \
             ab_small(M_, WT_F32, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
-        return;
+        return;                                                                               \
+    } while (0)
+#define AB_CASE(M_)                                                                           \
+    case M_:                                                                                  \
+        AB_SMALL(M_);
 
 /* ---- A x B with B's rows read in place ---- */
 
@@ -636,15 +641,7 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
         AB_CASE(4)
     default: break;
     }
-    if (M <= AB_MMAX) {
-        if (bdt == WT_BF16)
-            ab_small((int)M, WT_BF16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
-        else if (bdt == WT_F16)
-            ab_small((int)M, WT_F16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
-        else
-            ab_small((int)M, WT_F32, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
-        return;
-    }
+    if (M <= AB_MMAX) AB_SMALL((int)M);
     float ct[WT_KERN_MR * WT_KERN_NR];
     float pb[KC * WT_KERN_NR];
     size_t es = dt_size(bdt);
