@@ -3,7 +3,9 @@
  * weights on the shapes of streaming steps (1..4 output steps: the dot
  * path; longer: packed im2col panels; conv-transpose tiles full and ragged)
  * and linear layers with 1..64 rows. Every result is compared with a plain
- * double-precision loop written here over the same (converted) weights. */
+ * double-precision loop written here over the same (converted) weights;
+ * against bf16 weights a convolution's input is rounded to bf16 there too
+ * (bf16 products, cpu_kern.h), a linear layer's is not. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,11 +38,14 @@ static int close_to(double got, double want, double mag) {
     return fabs(got - want) <= 1e-5 * mag + 1e-6;
 }
 
+/* wstep 2: the weights a view of every other element of a [Cout, Cin, K, 2]
+ * tensor (taps 2 elements apart). */
 static void conv_case(wt_ctx *ctx, wt_test_rng *r, wt_dtype dt, int64_t B, int64_t cin,
                       int64_t cout, int64_t T, int64_t K, int stride, int pl, int pr, int dil,
-                      int groups, int bias) {
-    int64_t sx[3] = {B, cin, T}, sw[3] = {cout, cin / groups, K}, sb[1] = {cout};
-    wt_tensor *x = rand_t(ctx, r, WT_F32, 3, sx), *w = rand_t(ctx, r, dt, 3, sw);
+                      int groups, int bias, int wstep) {
+    int64_t sx[3] = {B, cin, T}, sw[4] = {cout, cin / groups, K, wstep}, sb[1] = {cout};
+    wt_tensor *x = rand_t(ctx, r, WT_F32, 3, sx), *w = rand_t(ctx, r, dt, wstep > 1 ? 4 : 3, sw);
+    if (wstep > 1) w = wt_squeeze(ctx, wt_narrow(ctx, w, 3, 0, 1), 3);
     wt_tensor *b = bias ? rand_t(ctx, r, WT_F32, 1, sb) : NULL;
     wt_tensor *y = wt_conv1d(ctx, x, w, b, stride, pl, pr, dil, groups);
     ck_assert_msg(y != NULL, "conv1d %s: %s", wt_dtype_name(dt), wt_ctx_error(ctx));
@@ -56,7 +61,8 @@ static void conv_case(wt_ctx *ctx, wt_test_rng *r, wt_dtype dt, int64_t B, int64
                     for (int64_t k = 0; k < K; k++) {
                         int64_t ti = t * stride + k * dil - pl;
                         if (ti < 0 || ti >= T) continue;
-                        double v = wval(w, (oc * cg + ic) * K + k) * xp[(bb * cin + g * cg + ic) * T + ti];
+                        double v = wval(w, oc * w->stride[0] + ic * w->stride[1] + k * w->stride[2]) *
+                                   wt_test_operand(xp[(bb * cin + g * cg + ic) * T + ti], dt);
                         s += v;
                         mag += fabs(v);
                     }
@@ -76,21 +82,22 @@ START_TEST(test_conv1d_kernels) {
     for (int d = 0; d < 3; d++) {
         wt_dtype dt = dts[d];
         /* streaming steps: a kept tail in front, 1..4 outputs (dot path) */
-        conv_case(ctx, &r, dt, 1, 64, 40, 4, 3, 1, 0, 0, 1, 1, 1);       /* 2 outputs */
-        conv_case(ctx, &r, dt, 2, 32, 24, 23, 16, 8, 0, 0, 1, 1, 1);     /* 1 output, stride 8 */
-        conv_case(ctx, &r, dt, 1, 16, 9, 7, 3, 1, 1, 0, 2, 1, 0);        /* 4 outputs, dilation */
-        conv_case(ctx, &r, dt, 1, 600, 10, 3, 1, 1, 0, 0, 1, 1, 1);      /* 1x1, 3 outputs, long rows */
-        conv_case(ctx, &r, dt, 1, 16, 16, 3, 3, 1, 1, 1, 1, 2, 1);       /* groups */
-        conv_case(ctx, &r, dt, 1, 1100, 8, 7, 4, 1, 0, 0, 1, 1, 0);      /* im2col in chunks */
+        conv_case(ctx, &r, dt, 1, 64, 40, 4, 3, 1, 0, 0, 1, 1, 1, 1);       /* 2 outputs */
+        conv_case(ctx, &r, dt, 2, 32, 24, 23, 16, 8, 0, 0, 1, 1, 1, 1);     /* 1 output, stride 8 */
+        conv_case(ctx, &r, dt, 1, 16, 9, 7, 3, 1, 1, 0, 2, 1, 0, 1);        /* 4 outputs, dilation */
+        conv_case(ctx, &r, dt, 1, 600, 10, 3, 1, 1, 0, 0, 1, 1, 1, 1);      /* 1x1, 3 outputs, long rows */
+        conv_case(ctx, &r, dt, 1, 16, 16, 3, 3, 1, 1, 1, 1, 2, 1, 1);       /* groups */
+        conv_case(ctx, &r, dt, 1, 1100, 8, 7, 4, 1, 0, 0, 1, 1, 0, 1);      /* im2col in chunks */
         /* longer outputs: packed panels, ragged last panel, padding */
-        conv_case(ctx, &r, dt, 1, 12, 14, 77, 7, 1, 6, 0, 1, 1, 1);
-        conv_case(ctx, &r, dt, 2, 10, 8, 101, 8, 4, 3, 2, 1, 1, 1);
-        conv_case(ctx, &r, dt, 1, 8, 13, 50, 3, 1, 2, 0, 2, 1, 0);
-        conv_case(ctx, &r, dt, 1, 16, 16, 40, 1, 1, 0, 0, 1, 2, 1);
-        conv_case(ctx, &r, dt, 1, 130, 9, 40, 5, 1, 2, 2, 1, 1, 1);      /* depth > one panel */
+        conv_case(ctx, &r, dt, 1, 12, 14, 77, 7, 1, 6, 0, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 2, 10, 8, 101, 8, 4, 3, 2, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 1, 8, 13, 50, 3, 1, 2, 0, 2, 1, 0, 1);
+        conv_case(ctx, &r, dt, 1, 16, 16, 40, 1, 1, 0, 0, 1, 2, 1, 1);
+        conv_case(ctx, &r, dt, 1, 130, 9, 40, 5, 1, 2, 2, 1, 1, 1, 1);      /* depth > one panel */
+        conv_case(ctx, &r, dt, 1, 13, 20, 40, 3, 1, 1, 0, 1, 1, 1, 2);      /* taps 2 apart */
         /* few channels: the direct loop with half weights */
-        conv_case(ctx, &r, dt, 1, 1, 6, 30, 7, 1, 6, 0, 1, 1, 1);
-        conv_case(ctx, &r, dt, 1, 5, 5, 30, 3, 2, 1, 1, 1, 5, 0);
+        conv_case(ctx, &r, dt, 1, 1, 6, 30, 7, 1, 6, 0, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 1, 5, 5, 30, 3, 2, 1, 1, 1, 5, 0, 1);
     }
     wt_ctx_free(ctx);
 }
@@ -119,7 +126,8 @@ static void convtr_case(wt_ctx *ctx, wt_test_rng *r, wt_dtype dt, int64_t B, int
                         int64_t t = num / stride;
                         if (t >= T) continue;
                         int64_t ic = g * cg + icl;
-                        double v = wval(w, (ic * og + ocl) * K + k) * xp[(bb * cin + ic) * T + t];
+                        double v = wval(w, (ic * og + ocl) * K + k) *
+                                   wt_test_operand(xp[(bb * cin + ic) * T + t], dt);
                         s += v;
                         mag += fabs(v);
                     }
@@ -148,6 +156,7 @@ START_TEST(test_convtr_kernels) {
         convtr_case(ctx, &r, dt, 1, 20, 10, 13, 3, 1, 1, 0, 2, 1);  /* groups, stride 1 */
         convtr_case(ctx, &r, dt, 1, 600, 3, 5, 4, 2, 0, 0, 1, 1);   /* deep, narrow edge panel */
         convtr_case(ctx, &r, dt, 1, 8, 8, 9, 4, 2, 0, 0, 8, 1);     /* depthwise: direct loop */
+        convtr_case(ctx, &r, dt, 1, 33, 20, 50, 5, 3, 0, 0, 1, 1);  /* odd depth, tiles, tail */
     }
     wt_ctx_free(ctx);
 }

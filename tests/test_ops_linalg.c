@@ -306,7 +306,7 @@ static void check_conv1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, co
                         int64_t i = t * stride + k * dil - pl;
                         if (i < 0 || i >= T) continue;
                         int64_t xi[3] = {b, g * cin_g + icl, i}, wi[3] = {oc, icl, k};
-                        s += at(x, xi) * at(w, wi);
+                        s += wt_test_operand(at(x, xi), w->dtype) * at(w, wi);
                     }
                 want[(b * Cout + oc) * To + t] = s;
             }
@@ -428,7 +428,7 @@ static void check_convtr(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, co
                         int64_t o = t * stride - pad + k * dil, oc = (ic / cin_g) * cout_g + ocl;
                         if (o < 0 || o >= To) continue;
                         int64_t xi[3] = {b, ic, t}, wi[3] = {ic, ocl, k};
-                        want[(b * Cout + oc) * To + o] += at(x, xi) * at(w, wi);
+                        want[(b * Cout + oc) * To + o] += wt_test_operand(at(x, xi), w->dtype) * at(w, wi);
                     }
     wt_tensor *y = wt_conv_transpose1d(ctx, x, w, bias, stride, pad, opad, dil, groups);
     ck_assert_msg(y != NULL, "%s: %s", what, wt_ctx_error(ctx));

@@ -115,9 +115,13 @@ double wt_test_snr_db(const float *a, const float *ref, int64_t n) {
     return err > 0 ? 10.0 * log10(sig / err) : INFINITY;
 }
 
-double wt_test_half_snr_floor(wt_dtype dtype, int layers) {
-    int p = dtype == WT_BF16 ? 8 : 11;
-    return 20.0 * log10(sqrt(3.0) * ldexp(1.0, p)) - 10.0 * log10((double)layers);
+double wt_test_half_snr_floor(wt_dtype dtype, int layers, int convs) {
+    int p = dtype == WT_BF16 ? 8 : 11, errors = layers + (dtype == WT_BF16 ? convs : 0);
+    return 20.0 * log10(sqrt(3.0) * ldexp(1.0, p)) - 10.0 * log10((double)errors);
+}
+
+double wt_test_operand(double x, wt_dtype wdt) {
+    return wdt == WT_BF16 ? wt_bf16_to_f32(wt_f32_to_bf16((float)x)) : x;
 }
 
 uint64_t wt_test_arena_allocs(wt_ctx *arena, int steps, int (*step)(wt_ctx *, const void *),

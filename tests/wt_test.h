@@ -40,11 +40,16 @@ double wt_test_rms(const float *a, int64_t n);
 double wt_test_snr_db(const float *a, const float *ref, int64_t n);
 /* The SNR a model with weights held in dtype (bf16 or f16) must keep
  * against its float32 reference when `layers` weight layers lie on the
- * path: rounding to p significant bits (bf16 8, f16 11) errs uniformly by
- * up to 2^-p of each weight, an RMS of 2^-p / sqrt(3) of each product
- * (bf16 -52.9 dB, f16 -71.0 dB), and independent errors of the layers add
- * in power (10 log10(layers) dB). */
-double wt_test_half_snr_floor(wt_dtype dtype, int layers);
+ * path, `convs` of them convolutions: rounding to p significant bits (bf16
+ * 8, f16 11) errs uniformly by up to 2^-p of each weight, an RMS of 2^-p /
+ * sqrt(3) of each product (bf16 -52.9 dB, f16 -71.0 dB); a bf16
+ * convolution rounds its input the same way (cpu_kern.h), one more such
+ * error; independent errors add in power (10 log10(count) dB). */
+double wt_test_half_snr_floor(wt_dtype dtype, int layers, int convs);
+/* x as the CPU backend's convolutions take it against weights of dtype
+ * wdt: rounded to bf16 (nearest even) against bf16, as it is against f32
+ * or f16 (cpu_kern.h; matrix products take it as it is). */
+double wt_test_operand(double x, wt_dtype wdt);
 
 /* Replays step(arena, user) `steps` times, rewinding the arena before each,
  * and returns the allocation calls made meanwhile (any thread); *failures

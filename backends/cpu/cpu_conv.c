@@ -1,5 +1,6 @@
 /* CPU 1-D convolutions: conv1d and conv_transpose1d, PyTorch semantics,
- * f32 activations and f32, bf16 or f16 weights, f32 accumulation.
+ * f32 activations and f32, bf16 or f16 weights, f32 accumulation (against
+ * bf16 weights the activations are rounded to bf16, as in cpu_kern.h).
  *
  * Neither op allocates: padding is implicit (taps whose input lies outside
  * [0, T) read as zero) and every scratch tile is on the stack.
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_kern.h"
+#include "backends/cpu/cpu_math.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_parallel.h"
 
@@ -58,9 +60,14 @@ static void valid_range(int64_t off, int64_t T, int64_t stride, int64_t *lo, int
 
 /* ---- direct loop ---- */
 
+/* x as products with the weights take it: rounded to bf16 against bf16
+ * weights, as the kernels do (cpu_kern.h). */
+static inline float x_in(float v, int bf) { return bf ? wt_cpu_bf16_round(v) : v; }
+
 /* nb (1..4) output channels oc0.. of batch b, time tile [t0, t0 + tt). */
-static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb, int64_t t0,
-                      int64_t tt) {
+static inline __attribute__((always_inline)) void
+conv_tile_of(const int bf, const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb,
+             int64_t t0, int64_t tt) {
     float acc[WT_CONV_OCB][WT_CONV_TT];
     const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
     int64_t T = x->shape[2], K = w->shape[2];
@@ -88,7 +95,7 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
                 float w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
                 float *a0 = acc[0] + lo, *a1 = acc[1] + lo, *a2 = acc[2] + lo, *a3 = acc[3] + lo;
                 for (int64_t t = 0; t < n; t++) {
-                    float xv = xs[t];
+                    float xv = x_in(xs[t], bf);
                     a0[t] += w0 * xv;
                     a1[t] += w1 * xv;
                     a2[t] += w2 * xv;
@@ -97,12 +104,12 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
             } else if (st == 1) {
                 for (int r = 0; r < nb; r++) {
                     float *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * xs[t];
+                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * x_in(xs[t], bf);
                 }
             } else {
                 for (int r = 0; r < nb; r++) {
                     float *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * xs[t * st];
+                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * x_in(xs[t * st], bf);
                 }
             }
         }
@@ -110,6 +117,14 @@ static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int 
     float *d = (float *)dst->data + b * dst->stride[0] + oc0 * dst->stride[1] + t0 * dst->stride[2];
     for (int r = 0; r < nb; r++)
         for (int64_t t = 0; t < tt; t++) d[r * dst->stride[1] + t * dst->stride[2]] = acc[r][t];
+}
+
+static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb, int64_t t0,
+                      int64_t tt) {
+    if (j->w->dtype == WT_BF16)
+        conv_tile_of(1, j, b, g, oc0, nb, t0, tt);
+    else
+        conv_tile_of(0, j, b, g, oc0, nb, t0, tt);
 }
 
 /* Work items are (batch, group, oc block); each covers the whole output time. */
@@ -187,9 +202,13 @@ static void conv_wx_cols(void *arg, int64_t n0, int64_t n1) {
     const conv_part *pt = arg;
     const conv_job *j = pt->j;
     conv_bg c = conv_bg_of(j, pt->b, pt->g);
-    wt_kern_wx(j->cout_g, j->cin_g * j->w->shape[2], n0, n1, c.w, j->w->dtype, j->w->stride[0],
-               j->w->stride[2], pack_im2col, &c, c.out, j->dst->stride[1], j->dst->stride[2],
-               c.bias, j->bias ? j->bias->stride[0] : 0);
+    int64_t R = j->cout_g, P = j->cin_g * j->w->shape[2], bs = j->bias ? j->bias->stride[0] : 0;
+    if (j->w->dtype == WT_BF16)
+        wt_kern_wx_bf16(R, P, n0, n1, c.w, j->w->stride[0], j->w->stride[2], pack_im2col, &c,
+                        c.out, j->dst->stride[1], j->dst->stride[2], c.bias, bs);
+    else
+        wt_kern_wx(R, P, n0, n1, c.w, j->w->dtype, j->w->stride[0], j->w->stride[2], pack_im2col,
+                   &c, c.out, j->dst->stride[1], j->dst->stride[2], c.bias, bs);
 }
 
 /* Rows (output channels) [r0, r1) of one (batch, group) with To <= 4. */
@@ -218,9 +237,14 @@ static void conv_dot_rows(void *arg, int64_t r0, int64_t r1) {
                 }
             }
         }
-        wt_kern_dot(r1 - r0, (int)To, kc, c.w + (size_t)(r0 * w->stride[0] + p0) * es, w->dtype,
-                    w->stride[0], xt, kc, c.out + r0 * dst->stride[1], dst->stride[1],
-                    dst->stride[2], p0 > 0);
+        const char *wr = c.w + (size_t)(r0 * w->stride[0] + p0) * es;
+        float *o = c.out + r0 * dst->stride[1];
+        if (w->dtype == WT_BF16)
+            wt_kern_dot_bf16(r1 - r0, (int)To, kc, wr, w->stride[0], xt, kc, o, dst->stride[1],
+                             dst->stride[2], p0 > 0);
+        else
+            wt_kern_dot(r1 - r0, (int)To, kc, wr, w->dtype, w->stride[0], xt, kc, o,
+                        dst->stride[1], dst->stride[2], p0 > 0);
     }
     for (int64_t r = r0; r < r1; r++) {
         float bv = c.bias ? c.bias[r * j->bias->stride[0]] : 0.0f;
@@ -312,6 +336,7 @@ wt_status wt_cpu_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_t
     int64_t sxc = x->stride[1], sxt = x->stride[2], sdt = dst->stride[2];
     /* rows of W as [Cin, Cout/groups * K] matrices: (oc, k) evenly spaced */
     int kern = cin_g >= 8 && cout_g * K >= 8 && w->stride[2] == 1 && w->stride[1] == K;
+    int bf = w->dtype == WT_BF16;
     for (int64_t b = 0; b < B; b++)
         for (int64_t oc = 0; oc < dst->shape[1]; oc++) {
             int64_t g = oc / cout_g, ocl = oc % cout_g;
@@ -334,10 +359,10 @@ wt_status wt_cpu_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_t
                     float *ds = d + (lo * stride + off) * sdt;
                     const float *xs = xr + lo * sxt;
                     int64_t n = hi - lo, sd = stride * sdt;
-                    if (sd == 1 && sxt == 1) {
+                    if (sd == 1 && sxt == 1 && !bf) {
                         for (int64_t t = 0; t < n; t++) ds[t] += wv * xs[t];
                     } else {
-                        for (int64_t t = 0; t < n; t++) ds[t * sd] += wv * xs[t * sxt];
+                        for (int64_t t = 0; t < n; t++) ds[t * sd] += wv * x_in(xs[t * sxt], bf);
                     }
                 }
             }
@@ -350,8 +375,12 @@ wt_status wt_cpu_conv_transpose1d(wt_tensor *dst, const wt_tensor *x, const wt_t
                                  dst->stride[1], sdt, To, K, stride, padding, dilation};
             const float *xg = (const float *)x->data + b * x->stride[0] + g * cin_g * sxc;
             const char *wg = (const char *)w->data + (size_t)(g * cin_g * w->stride[0]) * es;
-            wt_kern_ab(T, cin_g, 0, cout_g * K, xg, sxt, sxc, wg, w->dtype, w->stride[0],
-                       convtr_emit, &e);
+            if (w->dtype == WT_BF16)
+                wt_kern_ab_bf16(T, cin_g, 0, cout_g * K, xg, sxt, sxc, wg, w->stride[0],
+                                convtr_emit, &e);
+            else
+                wt_kern_ab(T, cin_g, 0, cout_g * K, xg, sxt, sxc, wg, w->dtype, w->stride[0],
+                           convtr_emit, &e);
         }
     return WT_OK;
 }

@@ -6,23 +6,9 @@
 
 #include <string.h>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
+#include "backends/cpu/cpu_vec.h"
 
-/* Vectors are only passed between always-inline functions, never across an
- * ABI boundary, so GCC's note about the AVX-512 calling convention is moot. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef uint16_t v16h __attribute__((vector_size(32)));
-typedef uint32_t v16w __attribute__((vector_size(64)));
-typedef _Float16 v16f16 __attribute__((vector_size(32)));
-
-#define KI static inline __attribute__((always_inline))
-
-/* X panel depth of wt_kern_wx (64 KiB of f32 on the stack). */
-#define KC 512
+#define KC WT_KERN_KC
 /* Rows of W per dot tile for rows longer than DOT_SHORT_ROW, by columns of
  * x: many rows at once share each load of x, which no longer fits in L1
  * beside the weights. One and two columns take adjacent rows; three and
@@ -42,9 +28,7 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
  * row at a time, 25-29 as spread pairs; bf16 16 -> 25 from one row at a
  * time to pairs. Longer rows keep the tiles (512 x 2048 at 2 columns, 23
  * against 18 one row at a time). */
-#ifndef DOT_SHORT_ROW
-#define DOT_SHORT_ROW 4096
-#endif
+#define DOT_SHORT_ROW WT_KERN_SHORT_ROW
 #define DOT_SPREAD_RB 2
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
@@ -75,72 +59,6 @@ typedef _Float16 v16f16 __attribute__((vector_size(32)));
 #define DOT_BF_LONG_RB 8
 /* x is deinterleaved into even / odd halves in chunks of this many floats. */
 #define DOT_XCH 8192
-
-static size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
-
-KI v16 ld16(const void *p, wt_dtype dt) {
-#if defined(__AVX512F__)
-    /* GCC splits the generic widening below into halves; one instruction here */
-    if (dt == WT_BF16)
-        return (v16)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16);
-    if (dt == WT_F16) return (v16)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
-#endif
-    if (dt == WT_BF16) {
-        v16h h;
-        memcpy(&h, p, sizeof h);
-        return (v16)(__builtin_convertvector(h, v16w) << 16);
-    }
-    if (dt == WT_F16) {
-        v16f16 h;
-        memcpy(&h, p, sizeof h);
-        return __builtin_convertvector(h, v16);
-    }
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-KI void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
-
-KI float elem(const void *p, wt_dtype dt, int64_t i) {
-    if (dt == WT_BF16) {
-        uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return f;
-    }
-    if (dt == WT_F16) return (float)((const _Float16 *)p)[i];
-    return ((const float *)p)[i];
-}
-
-KI v16 splat(float s) { return (v16){0} + s; }
-
-/* a * b + c, fused where the target has it (ISO C mode turns off GCC's
- * automatic contraction). */
-KI v16 fma16(v16 a, v16 b, v16 c) {
-#if defined(__AVX512F__)
-    return (v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-#else
-    return a * b + c;
-#endif
-}
-
-KI float hsum(v16 v) {
-    /* pairwise halves: the same order on every target (the AVX-512 form
-     * keeps the sums in registers; through the stack, a 64-byte store read
-     * back as 16 floats stalls store forwarding at every row's end) */
-#if defined(__AVX512F__)
-    __m512 z = (__m512)v;
-    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
-    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
-    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
-#endif
-    float s8[8], s4[4];
-    for (int i = 0; i < 8; i++) s8[i] = v[i] + v[i + 8];
-    for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
-    return (s4[0] + s4[2]) + (s4[1] + s4[3]);
-}
 
 /* ---- dot: res[r][m] = sum_p W(r, p) X(m, p), R rows, M columns ---- */
 
@@ -428,7 +346,7 @@ KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int6
 /* Narrow tiles: c[mr][0..15] += sum_p a(r, p) B(p, 0..15) with f32 B, up to
  * BC_NARROW_MR rows: for products of at most 16 columns, where a 32-wide
  * tile would spend half its multiply-adds on padding. */
-#define BC_NARROW_MR 12
+#define BC_NARROW_MR WT_KERN_NARROW_MR
 KI void bc_narrow(const int mr, int64_t P, const float *a, int64_t ars, int64_t aps,
                   const float *b, int64_t ldb, float *c) {
     v16 c0[BC_NARROW_MR];
@@ -488,17 +406,38 @@ static void half_rows(const void *w, wt_dtype wdt, int64_t r0, int mr, int64_t p
     }
 }
 
-void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
-                int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
-                int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+/* ct[r][..] += sum_p W(r0 + r, p0 + p) xb[p][..] with the weights in f32
+ * (half ones converted into ab first). */
+static void wx_tile(int mr, int narrow, const void *w, wt_dtype wdt, int64_t r0, int64_t p0,
+                    int64_t kc, int64_t wrs, int64_t wps, const float *xb, float *ab, float *ct) {
+    const float *a = (const float *)w + r0 * wrs + p0 * wps;
+    int64_t ars = wrs, aps = wps;
+    if (wdt != WT_F32) {
+        half_rows(w, wdt, r0, mr, p0, kc, wrs, wps, ab);
+        a = ab;
+        ars = KC;
+        aps = 1;
+    }
+    if (narrow)
+        bc_narrow_run(mr, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+    else
+        bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+}
+
+/* wt_kern_wx; with `pairs` (bf16 weights) as bf16 products. */
+static void wx_run(int pairs, int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
+                   wt_dtype wdt, int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg,
+                   float *out, int64_t ors, int64_t ons, const float *bias, int64_t bs) {
     float xb[KC * WT_KERN_NR];
-    float ab[BC_NARROW_MR * KC]; /* half weights converted, [r][p] */
+    uint32_t xp[KC / 2 * WT_KERN_NR]; /* pairs: xb rounded, two rows a lane */
+    float ab[BC_NARROW_MR * KC];      /* half weights converted, [r][p] */
     float ct[BC_NARROW_MR * WT_KERN_NR];
     for (int64_t n0 = n_lo; n0 < n_hi; n0 += WT_KERN_NR) {
         int nn = n_hi - n0 < WT_KERN_NR ? (int)(n_hi - n0) : WT_KERN_NR;
         for (int64_t p0 = 0; p0 < P; p0 += KC) {
             int64_t kc = P - p0 < KC ? P - p0 : KC;
             pack(arg, p0, kc, n0, nn, xb);
+            if (pairs) wt_kern_pair_panel(xb, kc, xp);
             int narrow = nn <= 16, rt = narrow ? BC_NARROW_MR : WT_KERN_MR;
             for (int64_t r0 = 0; r0 < R; r0 += rt) {
                 int mr = R - r0 < rt ? (int)(R - r0) : rt;
@@ -512,22 +451,11 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
                         for (int j = nn; j < WT_KERN_NR; j++) cr[j] = 0;
                     }
                 }
-                const float *a;
-                int64_t ars, aps;
-                if (wdt == WT_F32) {
-                    a = (const float *)w + r0 * wrs + p0 * wps;
-                    ars = wrs;
-                    aps = wps;
-                } else {
-                    half_rows(w, wdt, r0, mr, p0, kc, wrs, wps, ab);
-                    a = ab;
-                    ars = KC;
-                    aps = 1;
-                }
-                if (narrow)
-                    bc_narrow_run(mr, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+                if (pairs)
+                    wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
+                               xp, ct);
                 else
-                    bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+                    wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, ct);
                 for (int r = 0; r < mr; r++) {
                     float *o = out + (r0 + r) * ors + n0 * ons;
                     const float *cr = ct + r * WT_KERN_NR;
@@ -539,6 +467,18 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
             }
         }
     }
+}
+
+void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
+                int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
+                int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+    wx_run(0, R, P, n_lo, n_hi, w, wdt, wrs, wps, pack, arg, out, ors, ons, bias, bs);
+}
+
+void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
+                     int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
+                     int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+    wx_run(1, R, P, n_lo, n_hi, w, WT_BF16, wrs, wps, pack, arg, out, ors, ons, bias, bs);
 }
 
 /* ---- A x B for up to 16 rows of A: B streamed row by row ---- */
@@ -558,7 +498,7 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
  * memory: Mimi's 512 x 3072 conv-transpose step against 16 rows, cold,
  * f32 1.37 -> 0.89 ms, bf16 0.98 -> 0.88 (in cache the tiles win, 0.68
  * against 0.80, but a streaming step finds its weights cold). */
-#define AB_MMAX 16
+#define AB_MMAX WT_KERN_AB_MMAX
 
 /* y[m * jc + j] += sum_{q<Q} a(m, p+q) B(p+q, j0 + j): Q rows of B (each
  * read once, front to back) against the accumulator rows in L1/L2. */

@@ -4,7 +4,8 @@
  * or columns over threads themselves).
  * Written with 16-float vectors (GCC vector extensions: AVX-512 here, split
  * into narrower registers on other targets, so every build runs the same
- * code); weights in f32, bf16 or f16 are converted on load, sums are f32:
+ * code); weights in f32, bf16 or f16 are converted on load, sums are f32
+ * (and the _bf16 variants below multiply bf16 by bf16):
  * - "dot": few columns (1..4 time steps or rows of x); each weight row is read
  *   once and dotted with every column, so the product runs at the speed of
  *   streaming the weights from memory.
@@ -18,9 +19,18 @@
 
 #include "wavetensor/dtype.h"
 
-/* Output columns per bcast tile and rows per bcast tile. */
+/* Output columns per bcast tile and rows per bcast tile (12 rows for
+ * tiles of at most 16 columns). */
 #define WT_KERN_NR 32
 #define WT_KERN_MR 6
+#define WT_KERN_NARROW_MR 12
+/* Depth of a wt_kern_wx panel (64 KiB of f32 on the stack). */
+#define WT_KERN_KC 512
+/* Weight rows of at most this many bytes are dotted two at a time, rows
+ * spread half the matrix apart (cpu_kern.c says why). */
+#define WT_KERN_SHORT_ROW 4096
+/* Rows of A up to which wt_kern_ab streams B once into an accumulator. */
+#define WT_KERN_AB_MMAX 16
 
 /* out(r, m) (+)= sum_p W(r, p) * X(m, p) for r < R, m < M (M <= 4):
  * W(r, p) at w[r * ldw + p] (elements of wdt: f32, bf16 or f16, each row
@@ -53,5 +63,29 @@ typedef void (*wt_kern_emit_fn)(void *arg, int64_t m0, int mr, int64_t j0, int n
 void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
                 int64_t aps, const void *b, wt_dtype bdt, int64_t ldb, wt_kern_emit_fn emit,
                 void *arg);
+
+/* The same products with bf16 weights as bf16 products (cpu_kern_bf16.c):
+ * the f32 operand is rounded to bf16 (nearest even) and pairs of products,
+ * exact in f32, are summed in f32 (AVX512-BF16's dot-product instruction
+ * where the target has it): twice the multiply-adds an instruction and half
+ * the loads of x against widening the weights, at the price of rounding
+ * the activations. The convolutions take these (cpu_conv.c); the matrix
+ * product keeps the exact forms above. Helpers of wt_kern_wx_bf16:
+ * wt_kern_pair_panel turns a panel xb[p][j] into pairs xp[p / 2][j] (bf16
+ * of rows 2i, 2i+1 in the low, high half; a zero high half past kc);
+ * wt_kern_bw adds W(r, p) X(p, j) for mr rows of W at w (element (r, p) at
+ * w[r * wrs + p * wps]) into ct[r * WT_KERN_NR + j] over 32 columns, or 16
+ * when narrow (up to WT_KERN_NARROW_MR rows). */
+void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *w, int64_t ldw, const float *x,
+                      int64_t ldx, float *out, int64_t ors, int64_t oms, int acc);
+void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
+                     int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
+                     int64_t ors, int64_t ons, const float *bias, int64_t bs);
+void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp);
+void wt_kern_bw(int mr, int narrow, int64_t kc, const void *w, int64_t wrs, int64_t wps,
+                const uint32_t *xp, float *ct);
+void wt_kern_ab_bf16(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+                     int64_t ars, int64_t aps, const void *b, int64_t ldb, wt_kern_emit_fn emit,
+                     void *arg);
 
 #endif

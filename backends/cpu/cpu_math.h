@@ -10,6 +10,19 @@
 #include <stdint.h>
 #include <string.h>
 
+/* x rounded to bf16 (nearest even) and widened back, as the products
+ * against bf16 weights take their f32 operand (cpu_kern.h); straight-line
+ * bit arithmetic the compiler vectorises. A NaN stays as it is. */
+static inline float wt_cpu_bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    r = (u & 0x7FFFFFFFu) > 0x7F800000u ? u : r;
+    float y;
+    memcpy(&y, &r, sizeof y);
+    return y;
+}
+
 /* exp(x) for x <= 0 (and -INFINITY -> 0 exactly), in straight-line code the
  * compiler vectorises. x = k ln2 + r with |r| <= ln2/2: k is rounded with the
  * 1.5 * 2^23 trick (exact for |x| < 2^22, any SIMD level), k ln2 is

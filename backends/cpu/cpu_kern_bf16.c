@@ -1,0 +1,413 @@
+/* bf16 products of the CPU kernels (see cpu_kern.h): the f32 operand is
+ * rounded to bf16 (nearest even) and both operands travel as pairs of bf16
+ * in 32-bit lanes (element 2i in the low half, 2i+1 in the high half), so
+ * one multiply-add instruction covers 32 weights. With AVX512-BF16 that is
+ * its dot-product instruction; elsewhere two f32 multiply-adds of the
+ * widened halves, which give the same sums (a product of two bf16 fits an
+ * f32 exactly) up to the hardware's flushing of subnormals. Against
+ * widening the weights to f32 this doubles the multiply-adds per
+ * instruction of the compute-bound convolutions and halves the loads of x
+ * in the few-column products, which are bound by load slots.
+ * Pairs run along the sum's index p: a weight row gives them by a plain
+ * load; the rows of a conv-transpose's B are unpacked two at a time, which
+ * interleaves them 128 bits at a time and leaves the 32 columns of a block
+ * in the lane order of perm_col, undone when a tile is handed on. */
+#include <string.h>
+
+#include "backends/cpu/cpu_kern.h"
+#include "backends/cpu/cpu_vec.h"
+
+typedef uint16_t v32h __attribute__((vector_size(64)));
+
+/* x elements rounded to bf16 per chunk of a dot product (16 KiB a column). */
+#define BD_XCH 8192
+/* Accumulator of the conv-transpose products (32 KiB, as in cpu_kern.c). */
+#define BA_ACC 8192
+/* Rows of A per tile when more than WT_KERN_AB_MMAX rows share B. */
+#define BA_MR 6
+/* Rows of B per zero-padded copy of its last columns (32 KiB). */
+#define BA_TP 512
+
+/* ---- pairs ---- */
+
+/* v rounded to bf16 (nearest even), in the high half of each lane; a NaN
+ * stays a quiet NaN instead of rounding into infinity. */
+KI v16w bf_hi(v16 v) {
+    v16w u = (v16w)v;
+    v16w r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    v16w nan = (v16w)((u & 0x7FFFFFFFu) > 0x7F800000u);
+    return (r & ~nan) | ((u | 0x00400000u) & 0xFFFF0000u & nan);
+}
+
+/* The bits of bf16(x) (as bf_hi, one lane, inline: pairs of A are made
+ * per row and step, too often for a call). */
+KI uint32_t bf1(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : r;
+}
+
+KI uint32_t pair1(float lo, float hi) { return bf1(lo) | bf1(hi) << 16; }
+
+KI float bfv(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+KI v16w ldw16(const void *p) {
+    v16w v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KI void stw16(void *p, v16w v) { memcpy(p, &v, sizeof v); }
+
+/* acc + hi(a) hi(b) + lo(a) lo(b) in every lane. */
+KI v16 dp2(v16 acc, v16w a, v16w b) {
+#if defined(__AVX512BF16__)
+    return (v16)_mm512_dpbf16_ps((__m512)acc, (__m512bh)a, (__m512bh)b);
+#else
+    const v16w hi = (v16w){0} + 0xFFFF0000u;
+    acc = fma16((v16)(a & hi), (v16)(b & hi), acc);
+    return fma16((v16)(a << 16), (v16)(b << 16), acc);
+#endif
+}
+
+/* d[i] = bf16(x[i]) for i < n. */
+static void round_row(const float *x, int64_t n, uint16_t *d) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16h h = __builtin_convertvector(bf_hi(ld16(x + i, WT_F32)) >> 16, v16h);
+        memcpy(d + i, &h, sizeof h);
+    }
+    for (; i < n; i++) d[i] = wt_f32_to_bf16(x[i]);
+}
+
+/* Lanes of the two rows r0 (low halves) and r1 (high halves) unpacked into
+ * pairs, as the AVX-512 unpack instructions do it: *lo gets columns 0-3,
+ * 8-11, 16-19, 24-27, *hi the rest. */
+KI void unpack2(v32h r0, v32h r1, v16w *lo, v16w *hi) {
+    *lo = (v16w)__builtin_shufflevector(r0, r1, 0, 32, 1, 33, 2, 34, 3, 35, 8, 40, 9, 41, 10, 42,
+                                        11, 43, 16, 48, 17, 49, 18, 50, 19, 51, 24, 56, 25, 57,
+                                        26, 58, 27, 59);
+    *hi = (v16w)__builtin_shufflevector(r0, r1, 4, 36, 5, 37, 6, 38, 7, 39, 12, 44, 13, 45, 14,
+                                        46, 15, 47, 20, 52, 21, 53, 22, 54, 23, 55, 28, 60, 29,
+                                        61, 30, 62, 31, 63);
+}
+
+/* Column of a 32-column block held in lane i (0..15: lo, 16..31: hi). */
+KI int perm_col(int i) { return 8 * ((i & 15) >> 2) + 4 * (i >> 4) + (i & 3); }
+
+/* dst[m * WT_KERN_NR + perm_col(i)] = src[m * ld + i] for m < mr, i < 32. */
+static void unpermute(int mr, const float *src, int64_t ld, float *dst) {
+    for (int m = 0; m < mr; m++)
+        for (int i = 0; i < WT_KERN_NR; i++) dst[m * WT_KERN_NR + perm_col(i)] = src[m * ld + i];
+}
+
+/* ---- dot: few columns of x against weight rows ---- */
+
+/* res[r][m] = sum_{p < pm} W(r, p) xh(m, p), pm a multiple of 32; U
+ * independent sums per (row, column) hide the multiply-add's latency when
+ * the tile is small. */
+KI void bd_tile(const int R, const int M, const int U, int64_t pm, const uint16_t *w,
+                int64_t ldw, const uint16_t *xh, float res[8][4]) {
+    v16 acc[2][8][4];
+    for (int u = 0; u < U; u++)
+        for (int r = 0; r < R; r++)
+            for (int m = 0; m < M; m++) acc[u][r][m] = (v16){0};
+    int64_t p = 0;
+    for (; p + 32 * U <= pm; p += 32 * U)
+        for (int u = 0; u < U; u++) {
+            v16w xv[4];
+            for (int m = 0; m < M; m++) xv[m] = ldw16(xh + m * BD_XCH + p + 32 * u);
+            for (int r = 0; r < R; r++) {
+                v16w wv = ldw16(w + (size_t)r * (size_t)ldw + (size_t)(p + 32 * u));
+                for (int m = 0; m < M; m++) acc[u][r][m] = dp2(acc[u][r][m], wv, xv[m]);
+            }
+        }
+    for (; p < pm; p += 32) {
+        v16w xv[4];
+        for (int m = 0; m < M; m++) xv[m] = ldw16(xh + m * BD_XCH + p);
+        for (int r = 0; r < R; r++) {
+            v16w wv = ldw16(w + (size_t)r * (size_t)ldw + (size_t)p);
+            for (int m = 0; m < M; m++) acc[0][r][m] = dp2(acc[0][r][m], wv, xv[m]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int m = 0; m < M; m++) {
+            v16 s = acc[0][r][m];
+            if (U > 1) s += acc[1][r][m];
+            res[r][m] = hsum(s);
+        }
+}
+
+/* Tiles of RB rows, adjacent or spread as in cpu_kern.c (tile t: rows t,
+ * t + R/RB, ..); rows past the full tiles run one at a time. */
+KI void bd_all(const int RB, const int spread, const int U, const int M, int64_t R, int64_t P,
+               const uint16_t *w, int64_t ldw, const float *x, int64_t ldx, float *out,
+               int64_t ors, int64_t oms, int acc) {
+    uint16_t xh[4][BD_XCH];
+    float res[8][4];
+    const int64_t tiles = R / RB, tld = spread ? tiles * ldw : ldw;
+    for (int64_t p0 = 0; p0 < P; p0 += BD_XCH) {
+        int64_t pc = P - p0 < BD_XCH ? P - p0 : BD_XCH, pm = pc / 32 * 32;
+        for (int m = 0; m < M; m++) round_row(x + m * ldx + p0, pc, xh[m]);
+        int first = p0 == 0 && !acc;
+        for (int64_t t = 0; t < tiles + R % RB; t++) {
+            int n = t < tiles ? RB : 1;
+            int64_t r0 = t < tiles ? (spread ? t : t * RB) : tiles * RB + (t - tiles);
+            const uint16_t *wr = w + (size_t)r0 * (size_t)ldw + (size_t)p0;
+            if (n == RB)
+                bd_tile(RB, M, U, pm, wr, tld, xh[0], res);
+            else
+                bd_tile(1, M, 2, pm, wr, ldw, xh[0], res);
+            for (int i = 0; i < n; i++) {
+                int64_t r = t < tiles ? (spread ? t + i * tiles : t * RB + i) : r0;
+                const uint16_t *wq = w + (size_t)r * (size_t)ldw + (size_t)p0;
+                for (int m = 0; m < M; m++) {
+                    float s = res[i][m];
+                    for (int64_t q = pm; q < pc; q++) s += bfv(wq[q]) * bfv(xh[m][q]);
+                    float *o = out + r * ors + m * oms;
+                    *o = first ? s : *o + s;
+                }
+            }
+        }
+    }
+}
+
+#define BD_CASE(M_, RB_, SP_, U_)                                                             \
+    case M_:                                                                                  \
+        bd_all(RB_, SP_, U_, M_, R, P, w, ldw, x, ldx, out, ors, oms, acc);                   \
+        break;
+
+/* Rows of at most WT_KERN_SHORT_ROW bytes run as spread pairs (each row one
+ * long stream, as for f32); longer rows 8 adjacent rows for one or two
+ * columns, 4 spread rows for three or four (8 would need 32 sums). */
+void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *wv, int64_t ldw, const float *x,
+                      int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
+    const uint16_t *w = wv;
+    if (P * 2 <= WT_KERN_SHORT_ROW) {
+        switch (M) {
+            BD_CASE(1, 2, 1, 2)
+            BD_CASE(2, 2, 1, 2)
+            BD_CASE(3, 2, 1, 2)
+            BD_CASE(4, 2, 1, 2)
+        default: break;
+        }
+        return;
+    }
+    switch (M) {
+        BD_CASE(1, 8, 0, 2)
+        BD_CASE(2, 8, 0, 1)
+        BD_CASE(3, 4, 1, 1)
+        BD_CASE(4, 4, 1, 1)
+    default: break;
+    }
+}
+
+/* ---- W x X: weight rows broadcast against X panels of pairs ---- */
+
+void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp) {
+    for (int64_t pp = 0; pp < (kc + 1) / 2; pp++) {
+        const float *lo = xb + 2 * pp * WT_KERN_NR, *hi = lo + WT_KERN_NR;
+        for (int j = 0; j < WT_KERN_NR; j += 16) {
+            v16w h = 2 * pp + 1 < kc ? bf_hi(ld16(hi + j, WT_F32)) : (v16w){0};
+            stw16(xp + pp * WT_KERN_NR + j, (bf_hi(ld16(lo + j, WT_F32)) >> 16) | h);
+        }
+    }
+}
+
+/* c[r][0..16 NV) += sum_p W(r, p) X(p, ..) over kp pairs of p, and the
+ * odd last p when `odd`; W rows at w + r * ldw, NV vectors of columns. */
+KI void bw_tile(const int mr, const int NV, int64_t kp, int odd, const uint16_t *w, int64_t ldw,
+                const uint32_t *xp, float *c) {
+    v16 acc[12][2];
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = ld16(c + r * WT_KERN_NR + 16 * v, WT_F32);
+    for (int64_t pp = 0; pp < kp + odd; pp++) {
+        v16w b[2];
+        for (int v = 0; v < NV; v++) b[v] = ldw16(xp + pp * WT_KERN_NR + 16 * v);
+        for (int r = 0; r < mr; r++) {
+            uint32_t a;
+            if (pp < kp)
+                memcpy(&a, w + (size_t)r * (size_t)ldw + 2 * (size_t)pp, sizeof a);
+            else /* the last weight alone: its neighbour may lie past the row */
+                a = w[(size_t)r * (size_t)ldw + 2 * (size_t)pp];
+            v16w av = (v16w){0} + a;
+            for (int v = 0; v < NV; v++) acc[r][v] = dp2(acc[r][v], av, b[v]);
+        }
+    }
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < NV; v++) st16(c + r * WT_KERN_NR + 16 * v, acc[r][v]);
+}
+
+#define BW_CASE(MR_, NV_)                                                                      \
+    case MR_:                                                                                  \
+        bw_tile(MR_, NV_, kp, odd, w, ldw, xp, c);                                             \
+        break;
+
+void wt_kern_bw(int mr, int narrow, int64_t kc, const void *wv, int64_t wrs, int64_t wps,
+                const uint32_t *xp, float *c) {
+    const uint16_t *w = wv;
+    uint16_t wb[WT_KERN_NARROW_MR * WT_KERN_KC];
+    int64_t ldw = wrs, kp = kc / 2;
+    int odd = (int)(kc & 1);
+    if (wps != 1) { /* weights not contiguous along p: gather the rows */
+        for (int r = 0; r < mr; r++)
+            for (int64_t p = 0; p < kc; p++) wb[r * WT_KERN_KC + p] = w[r * wrs + p * wps];
+        w = wb;
+        ldw = WT_KERN_KC;
+    }
+    if (narrow) {
+        switch (mr) {
+            BW_CASE(1, 1) BW_CASE(2, 1) BW_CASE(3, 1) BW_CASE(4, 1) BW_CASE(5, 1) BW_CASE(6, 1)
+            BW_CASE(7, 1) BW_CASE(8, 1) BW_CASE(9, 1) BW_CASE(10, 1) BW_CASE(11, 1)
+            BW_CASE(12, 1)
+        default: break;
+        }
+        return;
+    }
+    switch (mr) {
+        BW_CASE(1, 2) BW_CASE(2, 2) BW_CASE(3, 2) BW_CASE(4, 2) BW_CASE(5, 2) BW_CASE(6, 2)
+    default: break;
+    }
+}
+
+/* ---- A x B: activations against weight rows unpacked in pairs ---- */
+
+/* y[m * ldy + j..] += sum_q a(m, pair q) B(rows 2q, 2q+1; j..) over QP
+ * pairs of B's rows, for jv columns (a multiple of 32, lanes in perm_col
+ * order); `last` makes the one pair B's last row with a zero row. */
+KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][WT_KERN_AB_MMAX],
+                const uint16_t *b, int64_t ldb, int64_t jv, float *y, int64_t ldy) {
+    for (int64_t j = 0; j < jv; j += 32) {
+        v16w lo[4], hi[4];
+        for (int q = 0; q < QP; q++) {
+            v32h r0, r1 = (v32h){0};
+            memcpy(&r0, b + (size_t)(2 * q) * (size_t)ldb + (size_t)j, sizeof r0);
+            if (!last) memcpy(&r1, b + (size_t)(2 * q + 1) * (size_t)ldb + (size_t)j, sizeof r1);
+            unpack2(r0, r1, &lo[q], &hi[q]);
+        }
+        for (int m = 0; m < M; m++) {
+            v16 yl = ld16(y + m * ldy + j, WT_F32), yh = ld16(y + m * ldy + j + 16, WT_F32);
+            for (int q = 0; q < QP; q++) {
+                v16w av = (v16w){0} + ap[q][m];
+                yl = dp2(yl, av, lo[q]);
+                yh = dp2(yh, av, hi[q]);
+            }
+            st16(y + m * ldy + j, yl);
+            st16(y + m * ldy + j + 16, yh);
+        }
+    }
+}
+
+/* y[m * ldy + ..] += A(m0 + m, p) B(p, ..) over P rows of B and jv
+ * columns (a multiple of 32), four pairs of rows per pass over y. */
+KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
+               const uint16_t *b, int64_t ldb, int64_t jv, float *y, int64_t ldy) {
+    uint32_t ap[4][WT_KERN_AB_MMAX];
+    int64_t p = 0;
+    for (; p + 2 <= P;) {
+        int qp = P - p >= 8 ? 4 : 1;
+        for (int q = 0; q < qp; q++)
+            for (int m = 0; m < M; m++) {
+                const float *am = a + (m0 + m) * ars + (p + 2 * q) * aps;
+                ap[q][m] = pair1(am[0], am[aps]);
+            }
+        if (qp == 4)
+            ba_rows(M, 4, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+        else
+            ba_rows(M, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+        p += 2 * qp;
+    }
+    if (p < P) {
+        for (int m = 0; m < M; m++) ap[0][m] = pair1(a[(m0 + m) * ars + p * aps], 0.0f);
+        ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+    }
+}
+
+/* Columns past the last full block (nj < 32 of them, from b): B copied
+ * zero-padded to 32 columns, BA_TP rows at a time, into y's row m at
+ * y + m * ldy (a block in lane order). */
+KI void ba_tail(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
+                const uint16_t *b, int64_t ldb, int nj, float *y, int64_t ldy) {
+    uint16_t tb[BA_TP * WT_KERN_NR];
+    float yt[WT_KERN_AB_MMAX * WT_KERN_NR];
+    memset(yt, 0, sizeof(float) * (size_t)(M * WT_KERN_NR));
+    for (int64_t p0 = 0; p0 < P; p0 += BA_TP) {
+        int64_t pc = P - p0 < BA_TP ? P - p0 : BA_TP;
+        for (int64_t p = 0; p < pc; p++) {
+            uint16_t *d = tb + p * WT_KERN_NR;
+            memcpy(d, b + (p0 + p) * ldb, sizeof(uint16_t) * (size_t)nj);
+            memset(d + nj, 0, sizeof(uint16_t) * (size_t)(WT_KERN_NR - nj));
+        }
+        ba_acc(M, pc, m0, a + p0 * aps, ars, aps, tb, WT_KERN_NR, WT_KERN_NR, yt, WT_KERN_NR);
+    }
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < WT_KERN_NR; i++) y[m * ldy + i] = yt[m * WT_KERN_NR + i];
+}
+
+/* y (rows of ldy, a multiple of 32) += A(m0.., :) B(:, 0..jc): full blocks
+ * streamed, the rest padded. */
+KI void ba_cols(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
+                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
+    int64_t jv = jc / 32 * 32;
+    if (jv > 0) ba_acc(M, P, m0, a, ars, aps, b, ldb, jv, y, ldy);
+    if (jc > jv) ba_tail(M, P, m0, a, ars, aps, b + jv, ldb, (int)(jc - jv), y + jv, ldy);
+}
+
+/* Hands rows m0.. (mr) of y, columns [j0, j0 + jc), to emit a tile at a time. */
+static void ba_emit(int mr, int64_t m0, int64_t j0, int64_t jc, const float *y, int64_t ldy,
+                    wt_kern_emit_fn emit, void *arg) {
+    float ct[WT_KERN_AB_MMAX * WT_KERN_NR];
+    for (int64_t t0 = 0; t0 < jc; t0 += WT_KERN_NR) {
+        int nj = jc - t0 < WT_KERN_NR ? (int)(jc - t0) : WT_KERN_NR;
+        unpermute(mr, y + t0, ldy, ct);
+        emit(arg, m0, mr, j0 + t0, nj, ct);
+    }
+}
+
+/* M_ rows of A at a time: B's columns in chunks that fit the accumulator,
+ * B's rows read once per chunk, front to back. */
+KI void ba_run(const int M_, int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+               int64_t ars, int64_t aps, const uint16_t *b, int64_t ldb, wt_kern_emit_fn emit,
+               void *arg) {
+    const int64_t jmax = BA_ACC / M_ / 32 * 32;
+    float y[BA_ACC];
+    for (int64_t m0 = 0; m0 < M; m0 += M_) {
+        int mr = M - m0 < M_ ? (int)(M - m0) : M_;
+        for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
+            int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax;
+            int64_t ldy = (jc + 31) / 32 * 32;
+            memset(y, 0, sizeof(float) * (size_t)(mr * ldy));
+            if (mr == M_) /* the unrolled row count, but for a last partial tile */
+                ba_cols(M_, P, m0, a, ars, aps, b + j0, ldb, jc, y, ldy);
+            else
+                ba_cols(mr, P, m0, a, ars, aps, b + j0, ldb, jc, y, ldy);
+            ba_emit(mr, m0, j0, jc, y, ldy, emit, arg);
+        }
+    }
+}
+
+/* Up to WT_KERN_AB_MMAX rows of A (a streaming step) stream B once per
+ * accumulator chunk; more go BA_MR rows at a time over the same chunks
+ * (B, a few hundred KiB for the long conv-transposes, stays in L2). */
+void wt_kern_ab_bf16(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+                     int64_t ars, int64_t aps, const void *bv, int64_t ldb, wt_kern_emit_fn emit,
+                     void *arg) {
+    const uint16_t *b = bv;
+    switch (M) {
+    case 1: ba_run(1, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 2: ba_run(2, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 3: ba_run(3, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 4: ba_run(4, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    default: break;
+    }
+    if (M <= WT_KERN_AB_MMAX)
+        ba_run((int)M, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+    else
+        ba_run(BA_MR, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+}

@@ -1,0 +1,95 @@
+/* 16-float vectors for the CPU kernels (cpu_kern.c, cpu_kern_bf16.c):
+ * loads that widen f32 / bf16 / f16 to f32, fused multiply-add, horizontal
+ * sums. GCC vector extensions, one AVX-512 instruction where the target has
+ * it, split into narrower registers elsewhere, so every build runs the same
+ * code. Internal to the CPU backend; header-only (always-inline bodies). */
+#ifndef WT_CPU_VEC_H
+#define WT_CPU_VEC_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "wavetensor/dtype.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+/* Vectors are only passed between always-inline functions, never across an
+ * ABI boundary, so GCC's note about the AVX-512 calling convention is moot. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef uint16_t v16h __attribute__((vector_size(32)));
+typedef uint32_t v16w __attribute__((vector_size(64)));
+typedef _Float16 v16f16 __attribute__((vector_size(32)));
+
+#define KI static inline __attribute__((always_inline))
+
+static inline size_t dt_size(wt_dtype dt) { return dt == WT_F32 ? 4 : 2; }
+
+KI v16 ld16(const void *p, wt_dtype dt) {
+#if defined(__AVX512F__)
+    /* GCC splits the generic widening below into halves; one instruction here */
+    if (dt == WT_BF16)
+        return (v16)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16);
+    if (dt == WT_F16) return (v16)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+#endif
+    if (dt == WT_BF16) {
+        v16h h;
+        memcpy(&h, p, sizeof h);
+        return (v16)(__builtin_convertvector(h, v16w) << 16);
+    }
+    if (dt == WT_F16) {
+        v16f16 h;
+        memcpy(&h, p, sizeof h);
+        return __builtin_convertvector(h, v16);
+    }
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KI void st16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+KI float elem(const void *p, wt_dtype dt, int64_t i) {
+    if (dt == WT_BF16) {
+        uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    if (dt == WT_F16) return (float)((const _Float16 *)p)[i];
+    return ((const float *)p)[i];
+}
+
+KI v16 splat(float s) { return (v16){0} + s; }
+
+/* a * b + c, fused where the target has it (ISO C mode turns off GCC's
+ * automatic contraction). */
+KI v16 fma16(v16 a, v16 b, v16 c) {
+#if defined(__AVX512F__)
+    return (v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#else
+    return a * b + c;
+#endif
+}
+
+KI float hsum(v16 v) {
+    /* pairwise halves: the same order on every target (the AVX-512 form
+     * keeps the sums in registers; through the stack, a 64-byte store read
+     * back as 16 floats stalls store forwarding at every row's end) */
+#if defined(__AVX512F__)
+    __m512 z = (__m512)v;
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
+    __m128 b = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    __m128 c = _mm_add_ps(b, _mm_movehl_ps(b, b));
+    return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
+#endif
+    float s8[8], s4[4];
+    for (int i = 0; i < 8; i++) s8[i] = v[i] + v[i + 8];
+    for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
+    return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+#endif
