@@ -23,10 +23,12 @@ typedef uint16_t v32h __attribute__((vector_size(64)));
 #define BD_XCH 8192
 /* Accumulator of the conv-transpose products (32 KiB, as in cpu_kern.c). */
 #define BA_ACC 8192
-/* Rows of A per tile when more than WT_KERN_AB_MMAX rows share B. */
-#define BA_MR 6
-/* Rows of B per zero-padded copy of its last columns (32 KiB). */
-#define BA_TP 512
+/* Rows of A per register tile (16 sums of 32 columns) and per packed
+ * group when more than WT_KERN_AB_MMAX rows share B. */
+#define BA_MR 8
+#define BA_SG 16
+/* Pairs of B's rows per packed panel of A in the tiles (16 KiB). */
+#define BA_KP 256
 
 /* ---- pairs ---- */
 
@@ -278,18 +280,33 @@ void wt_kern_bw(int mr, int narrow, int64_t kc, const void *wv, int64_t wrs, int
 
 /* ---- A x B: activations against weight rows unpacked in pairs ---- */
 
-/* y[m * ldy + j..] += sum_q a(m, pair q) B(rows 2q, 2q+1; j..) over QP
- * pairs of B's rows, for jv columns (a multiple of 32, lanes in perm_col
- * order); `last` makes the one pair B's last row with a zero row. */
+/* nj (1..32) bf16 of a row of B, zeros past them (never read). */
+KI v32h ld_row(const uint16_t *p, int nj) {
+    v32h v = (v32h){0};
+    if (nj == 32) {
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+#if defined(__AVX512BW__)
+    return (v32h)_mm512_maskz_loadu_epi16((__mmask32)((1u << nj) - 1u), p);
+#else
+    memcpy(&v, p, sizeof(uint16_t) * (size_t)nj);
+    return v;
+#endif
+}
+
+/* y[m * ldy + ..] += sum_q a(m, pair q) B(rows 2q, 2q+1; ..) over QP pairs
+ * of B's rows and jc columns (blocks of 32 in perm_col order; ldy a
+ * multiple of 32, so the last block's padding lanes stay in y's row);
+ * `last` makes the one pair B's last row with a zero row. */
 KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][WT_KERN_AB_MMAX],
-                const uint16_t *b, int64_t ldb, int64_t jv, float *y, int64_t ldy) {
-    for (int64_t j = 0; j < jv; j += 32) {
+                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
+    for (int64_t j = 0; j < jc; j += 32) {
+        int nj = jc - j < 32 ? (int)(jc - j) : 32;
         v16w lo[4], hi[4];
         for (int q = 0; q < QP; q++) {
-            v32h r0, r1 = (v32h){0};
-            memcpy(&r0, b + (size_t)(2 * q) * (size_t)ldb + (size_t)j, sizeof r0);
-            if (!last) memcpy(&r1, b + (size_t)(2 * q + 1) * (size_t)ldb + (size_t)j, sizeof r1);
-            unpack2(r0, r1, &lo[q], &hi[q]);
+            const uint16_t *r = b + (size_t)(2 * q) * (size_t)ldb + (size_t)j;
+            unpack2(ld_row(r, nj), last ? (v32h){0} : ld_row(r + ldb, nj), &lo[q], &hi[q]);
         }
         for (int m = 0; m < M; m++) {
             v16 yl = ld16(y + m * ldy + j, WT_F32), yh = ld16(y + m * ldy + j + 16, WT_F32);
@@ -304,10 +321,10 @@ KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][
     }
 }
 
-/* y[m * ldy + ..] += A(m0 + m, p) B(p, ..) over P rows of B and jv
- * columns (a multiple of 32), four pairs of rows per pass over y. */
+/* y += A(m0.., :) B(:, 0..jc) for M rows of A, four pairs of B's rows per
+ * pass over y: B streamed once, front to back. */
 KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
-               const uint16_t *b, int64_t ldb, int64_t jv, float *y, int64_t ldy) {
+               const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
     uint32_t ap[4][WT_KERN_AB_MMAX];
     int64_t p = 0;
     for (; p + 2 <= P;) {
@@ -318,45 +335,15 @@ KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, 
                 ap[q][m] = pair1(am[0], am[aps]);
             }
         if (qp == 4)
-            ba_rows(M, 4, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+            ba_rows(M, 4, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
         else
-            ba_rows(M, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+            ba_rows(M, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
         p += 2 * qp;
     }
     if (p < P) {
         for (int m = 0; m < M; m++) ap[0][m] = pair1(a[(m0 + m) * ars + p * aps], 0.0f);
-        ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, jv, y, ldy);
+        ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
     }
-}
-
-/* Columns past the last full block (nj < 32 of them, from b): B copied
- * zero-padded to 32 columns, BA_TP rows at a time, into y's row m at
- * y + m * ldy (a block in lane order). */
-KI void ba_tail(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
-                const uint16_t *b, int64_t ldb, int nj, float *y, int64_t ldy) {
-    uint16_t tb[BA_TP * WT_KERN_NR];
-    float yt[WT_KERN_AB_MMAX * WT_KERN_NR];
-    memset(yt, 0, sizeof(float) * (size_t)(M * WT_KERN_NR));
-    for (int64_t p0 = 0; p0 < P; p0 += BA_TP) {
-        int64_t pc = P - p0 < BA_TP ? P - p0 : BA_TP;
-        for (int64_t p = 0; p < pc; p++) {
-            uint16_t *d = tb + p * WT_KERN_NR;
-            memcpy(d, b + (p0 + p) * ldb, sizeof(uint16_t) * (size_t)nj);
-            memset(d + nj, 0, sizeof(uint16_t) * (size_t)(WT_KERN_NR - nj));
-        }
-        ba_acc(M, pc, m0, a + p0 * aps, ars, aps, tb, WT_KERN_NR, WT_KERN_NR, yt, WT_KERN_NR);
-    }
-    for (int m = 0; m < M; m++)
-        for (int i = 0; i < WT_KERN_NR; i++) y[m * ldy + i] = yt[m * WT_KERN_NR + i];
-}
-
-/* y (rows of ldy, a multiple of 32) += A(m0.., :) B(:, 0..jc): full blocks
- * streamed, the rest padded. */
-KI void ba_cols(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
-                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
-    int64_t jv = jc / 32 * 32;
-    if (jv > 0) ba_acc(M, P, m0, a, ars, aps, b, ldb, jv, y, ldy);
-    if (jc > jv) ba_tail(M, P, m0, a, ars, aps, b + jv, ldb, (int)(jc - jv), y + jv, ldy);
 }
 
 /* Hands rows m0.. (mr) of y, columns [j0, j0 + jc), to emit a tile at a time. */
@@ -370,44 +357,114 @@ static void ba_emit(int mr, int64_t m0, int64_t j0, int64_t jc, const float *y, 
     }
 }
 
-/* M_ rows of A at a time: B's columns in chunks that fit the accumulator,
- * B's rows read once per chunk, front to back. */
-KI void ba_run(const int M_, int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
-               int64_t ars, int64_t aps, const uint16_t *b, int64_t ldb, wt_kern_emit_fn emit,
-               void *arg) {
+/* M_ rows of A (a streaming step): B's columns in chunks that fit the
+ * accumulator, B's rows read once per chunk. */
+KI void ba_stream(const int M_, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+                  int64_t ars, int64_t aps, const uint16_t *b, int64_t ldb, wt_kern_emit_fn emit,
+                  void *arg) {
     const int64_t jmax = BA_ACC / M_ / 32 * 32;
     float y[BA_ACC];
-    for (int64_t m0 = 0; m0 < M; m0 += M_) {
-        int mr = M - m0 < M_ ? (int)(M - m0) : M_;
-        for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
-            int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax;
-            int64_t ldy = (jc + 31) / 32 * 32;
-            memset(y, 0, sizeof(float) * (size_t)(mr * ldy));
-            if (mr == M_) /* the unrolled row count, but for a last partial tile */
-                ba_cols(M_, P, m0, a, ars, aps, b + j0, ldb, jc, y, ldy);
-            else
-                ba_cols(mr, P, m0, a, ars, aps, b + j0, ldb, jc, y, ldy);
-            ba_emit(mr, m0, j0, jc, y, ldy, emit, arg);
+    for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
+        int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax, ldy = (jc + 31) / 32 * 32;
+        memset(y, 0, sizeof(float) * (size_t)(M_ * ldy));
+        ba_acc(M_, P, 0, a, ars, aps, b + j0, ldb, jc, y, ldy);
+        ba_emit(M_, 0, j0, jc, y, ldy, emit, arg);
+    }
+}
+
+/* c[r * ldc + lane] += sum_pp apn[pp * BA_SG + r] B(rows 2pp, 2pp+1;
+ * block) for BA_MR rows of A over kp pairs (and B's odd last row when
+ * `odd`): the tile stays in registers over the whole depth. */
+KI void ba_tile(int64_t kp, int odd, const uint32_t *apn, const uint16_t *b, int64_t ldb, int nj,
+                float *c, int64_t ldc) {
+    v16 lo[BA_MR], hi[BA_MR];
+    for (int r = 0; r < BA_MR; r++) {
+        lo[r] = ld16(c + r * ldc, WT_F32);
+        hi[r] = ld16(c + r * ldc + 16, WT_F32);
+    }
+    for (int64_t pp = 0; pp < kp + odd; pp++) {
+        const uint16_t *r0 = b + (size_t)(2 * pp) * (size_t)ldb;
+        v16w bl, bh;
+        unpack2(ld_row(r0, nj), pp < kp ? ld_row(r0 + ldb, nj) : (v32h){0}, &bl, &bh);
+        for (int r = 0; r < BA_MR; r++) {
+            v16w av = (v16w){0} + apn[pp * BA_SG + r];
+            lo[r] = dp2(lo[r], av, bl);
+            hi[r] = dp2(hi[r], av, bh);
+        }
+    }
+    for (int r = 0; r < BA_MR; r++) {
+        st16(c + r * ldc, lo[r]);
+        st16(c + r * ldc + 16, hi[r]);
+    }
+}
+
+/* apn[pp * BA_SG + r] = pair of A(m0 + r; p0 + 2pp, p0 + 2pp + 1) for r <
+ * sg (zero rows up to BA_SG) over the pc rows of B from p0; sixteen rows a
+ * vector where A's rows are adjacent (conv-transposes: A = x^T). */
+static void ba_pack(const float *a, int64_t ars, int64_t aps, int64_t m0, int sg, int64_t p0,
+                    int64_t pc, uint32_t *apn) {
+    for (int64_t pp = 0; pp < (pc + 1) / 2; pp++) {
+        const float *lo = a + m0 * ars + (p0 + 2 * pp) * aps;
+        int has_hi = 2 * pp + 1 < pc;
+        if (ars == 1 && sg == BA_SG) {
+            v16w h = has_hi ? bf_hi(ld16(lo + aps, WT_F32)) : (v16w){0};
+            stw16(apn + pp * BA_SG, (bf_hi(ld16(lo, WT_F32)) >> 16) | h);
+            continue;
+        }
+        for (int r = 0; r < BA_SG; r++)
+            apn[pp * BA_SG + r] =
+                r < sg ? pair1(lo[r * ars], has_hi ? lo[r * ars + aps] : 0.0f) : 0;
+    }
+}
+
+/* Many rows of A: BA_SG at a time, their pairs packed once per BA_KP pairs
+ * of B's rows, each 32-column block a register tile of BA_MR rows; the
+ * sums of a chunk of columns wait in y between the packed panels. */
+static void ba_tiles(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+                     int64_t ars, int64_t aps, const uint16_t *b, int64_t ldb,
+                     wt_kern_emit_fn emit, void *arg) {
+    uint32_t apn[BA_KP * BA_SG];
+    float y[BA_ACC];
+    const int64_t jmax = BA_ACC / BA_SG;
+    for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
+        int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax, ldy = (jc + 31) / 32 * 32;
+        for (int64_t m0 = 0; m0 < M; m0 += BA_SG) {
+            int sg = M - m0 < BA_SG ? (int)(M - m0) : BA_SG;
+            memset(y, 0, sizeof(float) * (size_t)(BA_SG * ldy));
+            for (int64_t p0 = 0; p0 < P; p0 += 2 * BA_KP) {
+                int64_t pc = P - p0 < 2 * BA_KP ? P - p0 : 2 * BA_KP;
+                ba_pack(a, ars, aps, m0, sg, p0, pc, apn);
+                const uint16_t *bp = b + (size_t)p0 * (size_t)ldb + (size_t)j0;
+                for (int64_t j = 0; j < jc; j += 32) {
+                    int nj = jc - j < 32 ? (int)(jc - j) : 32;
+                    for (int r0 = 0; r0 < sg; r0 += BA_MR)
+                        ba_tile(pc / 2, (int)(pc & 1), apn + r0, bp + j, ldb, nj,
+                                y + r0 * ldy + j, ldy);
+                }
+            }
+            for (int r0 = 0; r0 < sg; r0 += BA_MR)
+                ba_emit(sg - r0 < BA_MR ? sg - r0 : BA_MR, m0 + r0, j0, jc, y + r0 * ldy, ldy,
+                        emit, arg);
         }
     }
 }
 
 /* Up to WT_KERN_AB_MMAX rows of A (a streaming step) stream B once per
- * accumulator chunk; more go BA_MR rows at a time over the same chunks
- * (B, a few hundred KiB for the long conv-transposes, stays in L2). */
+ * accumulator chunk; more run register tiles (B, a few hundred KiB for the
+ * long conv-transposes of a step, stays in L2 while the row groups pass). */
 void wt_kern_ab_bf16(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
                      int64_t ars, int64_t aps, const void *bv, int64_t ldb, wt_kern_emit_fn emit,
                      void *arg) {
     const uint16_t *b = bv;
     switch (M) {
-    case 1: ba_run(1, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
-    case 2: ba_run(2, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
-    case 3: ba_run(3, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
-    case 4: ba_run(4, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 1: ba_stream(1, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 2: ba_stream(2, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 3: ba_stream(3, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
+    case 4: ba_stream(4, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg); return;
     default: break;
     }
     if (M <= WT_KERN_AB_MMAX)
-        ba_run((int)M, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        ba_stream((int)M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
     else
-        ba_run(BA_MR, M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        ba_tiles(M, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
 }
