@@ -305,18 +305,26 @@ typedef struct {
     int stride, padding, dilation;
 } convtr_emit_arg;
 
-/* Adds Y tile (input steps m0.., columns j0.. = oc*K + k) at t*stride + k*dil - pad. */
+/* Adds Y tile (input steps m0.., columns j0.. = oc*K + k) at t*stride + k*dil - pad:
+ * for one input step, the taps of one output channel are a run of adjacent
+ * outputs (dilation 1), added as one short vector where they all fall in range. */
 static void convtr_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const float *tile) {
     const convtr_emit_arg *e = arg;
-    int64_t oc = j0 / e->K, k = j0 % e->K; /* stepped along, no division per element */
-    for (int ji = 0; ji < nj; ji++) {
-        float *col = e->out + oc * e->sd1;
-        int64_t o = m0 * e->stride + k * e->dilation - e->padding;
-        for (int mi = 0; mi < mr; mi++, o += e->stride)
-            if (o >= 0 && o < e->To) col[o * e->sd2] += tile[mi * WT_KERN_NR + ji];
-        if (++k == e->K) {
-            k = 0;
-            oc++;
+    for (int mi = 0; mi < mr; mi++) {
+        const float *row = tile + mi * WT_KERN_NR;
+        int64_t base = (m0 + mi) * e->stride - e->padding;
+        int64_t oc = j0 / e->K, k = j0 % e->K;
+        for (int ji = 0; ji < nj; oc++, k = 0) {
+            int run = e->K - k < nj - ji ? (int)(e->K - k) : nj - ji;
+            float *col = e->out + oc * e->sd1;
+            int64_t o = base + k * e->dilation;
+            if (e->dilation == 1 && e->sd2 == 1 && o >= 0 && o + run <= e->To) {
+                for (int r = 0; r < run; r++) col[o + r] += row[ji + r];
+            } else {
+                for (int r = 0; r < run; r++, o += e->dilation)
+                    if (o >= 0 && o < e->To) col[o * e->sd2] += row[ji + r];
+            }
+            ji += run;
         }
     }
 }

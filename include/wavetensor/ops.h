@@ -199,8 +199,11 @@ wt_tensor *wt_rope_(wt_ctx *ctx, wt_tensor *x, const wt_tensor *pos, float base,
 
 /* ---- convolution ---- */
 
-/* x [B, Cin, T] f32, w [Cout, Cin/groups, K] (f32, f16 or bf16: half weights
- * are converted on load, sums in f32), bias [Cout] f32 or NULL; zero padding
+/* x [B, Cin, T] f32, w [Cout, Cin/groups, K] (f32, f16 or bf16; sums in
+ * f32. Against bf16 weights x is rounded to bf16 and the products are
+ * bf16 x bf16, exact in f32: what bf16 dot-product hardware and the CUDA
+ * backend's GEMMs compute, twice the CPU's f32 rate. f16 weights are widened
+ * and multiply x as it is), bias [Cout] f32 or NULL; zero padding
  * pad_left/pad_right added on the time axis (use wt_pad first for other
  * modes). Output [B, Cout, (T + pl + pr - dilation*(K-1) - 1)/stride + 1]. */
 wt_tensor *wt_conv1d(wt_ctx *ctx, const wt_tensor *x, const wt_tensor *w, const wt_tensor *bias,
