@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backends/cpu/cpu_kern.h"
+#include "backends/cpu/cpu_math.h"
 #include "backends/cpu/cpu_vec.h"
 
 typedef uint16_t v32h __attribute__((vector_size(64)));
@@ -41,22 +42,8 @@ KI v16w bf_hi(v16 v) {
     return (r & ~nan) | ((u | 0x00400000u) & 0xFFFF0000u & nan);
 }
 
-/* The bits of bf16(x) (as bf_hi, one lane, inline: pairs of A are made
- * per row and step, too often for a call). */
-KI uint32_t bf1(float x) {
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    return (u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : r;
-}
-
-KI uint32_t pair1(float lo, float hi) { return bf1(lo) | bf1(hi) << 16; }
-
-KI float bfv(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+KI uint32_t pair1(float lo, float hi) {
+    return wt_cpu_bf16_bits(lo) | wt_cpu_bf16_bits(hi) << 16;
 }
 
 KI v16w ldw16(const void *p) {
@@ -85,7 +72,7 @@ static void round_row(const float *x, int64_t n, uint16_t *d) {
         v16h h = __builtin_convertvector(bf_hi(ld16(x + i, WT_F32)) >> 16, v16h);
         memcpy(d + i, &h, sizeof h);
     }
-    for (; i < n; i++) d[i] = wt_f32_to_bf16(x[i]);
+    for (; i < n; i++) d[i] = (uint16_t)wt_cpu_bf16_bits(x[i]);
 }
 
 /* Lanes of the two rows r0 (low halves) and r1 (high halves) unpacked into
@@ -171,7 +158,8 @@ KI void bd_all(const int RB, const int spread, const int U, const int M, int64_t
                 const uint16_t *wq = w + (size_t)r * (size_t)ldw + (size_t)p0;
                 for (int m = 0; m < M; m++) {
                     float s = res[i][m];
-                    for (int64_t q = pm; q < pc; q++) s += bfv(wq[q]) * bfv(xh[m][q]);
+                    for (int64_t q = pm; q < pc; q++)
+                        s += elem(wq, WT_BF16, q) * elem(xh[m], WT_BF16, q);
                     float *o = out + r * ors + m * oms;
                     *o = first ? s : *o + s;
                 }

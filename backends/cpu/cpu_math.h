@@ -10,14 +10,20 @@
 #include <stdint.h>
 #include <string.h>
 
-/* x rounded to bf16 (nearest even) and widened back, as the products
- * against bf16 weights take their f32 operand (cpu_kern.h); straight-line
- * bit arithmetic the compiler vectorises. A NaN stays as it is. */
-static inline float wt_cpu_bf16_round(float x) {
+/* The bits of x rounded to bf16 (nearest even; a NaN stays a quiet NaN
+ * rather than rounding into infinity), as wt_f32_to_bf16 but inline:
+ * straight-line bit arithmetic the compiler vectorises. */
+static inline uint32_t wt_cpu_bf16_bits(float x) {
     uint32_t u;
     memcpy(&u, &x, sizeof u);
-    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-    r = (u & 0x7FFFFFFFu) > 0x7F800000u ? u : r;
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : r;
+}
+
+/* x rounded to bf16 and widened back, as the products against bf16
+ * weights take their f32 operand (cpu_kern.h). */
+static inline float wt_cpu_bf16_round(float x) {
+    uint32_t r = wt_cpu_bf16_bits(x) << 16;
     float y;
     memcpy(&y, &r, sizeof y);
     return y;
