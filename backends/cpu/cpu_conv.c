@@ -310,10 +310,11 @@ typedef struct {
  * outputs (dilation 1), added as one short vector where they all fall in range. */
 static void convtr_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const float *tile) {
     const convtr_emit_arg *e = arg;
+    const int64_t oc0 = j0 / e->K, k0 = j0 % e->K;
     for (int mi = 0; mi < mr; mi++) {
         const float *row = tile + mi * WT_KERN_NR;
         int64_t base = (m0 + mi) * e->stride - e->padding;
-        int64_t oc = j0 / e->K, k = j0 % e->K;
+        int64_t oc = oc0, k = k0;
         for (int ji = 0; ji < nj; oc++, k = 0) {
             int run = e->K - k < nj - ji ? (int)(e->K - k) : nj - ji;
             float *col = e->out + oc * e->sd1;
