@@ -42,6 +42,10 @@ KI v16w bf_hi(v16 v) {
     return (r & ~nan) | ((u | 0x00400000u) & 0xFFFF0000u & nan);
 }
 
+/* Lanes of lo and hi rounded and paired (lo in the low halves); the
+ * scalar pair1 below for one lane. */
+KI v16w pair16(v16 lo, v16 hi) { return (bf_hi(lo) >> 16) | bf_hi(hi); }
+
 KI uint32_t pair1(float lo, float hi) {
     return wt_cpu_bf16_bits(lo) | wt_cpu_bf16_bits(hi) << 16;
 }
@@ -101,6 +105,17 @@ static void unpermute(int mr, const float *src, int64_t ld, float *dst) {
 /* res[r][m] = sum_{p < pm} W(r, p) xh(m, p), pm a multiple of 32; U
  * independent sums per (row, column) hide the multiply-add's latency when
  * the tile is small. */
+/* acc[r][m] += the 32 weights of rows r < R from p times xh(m, p..). */
+KI void bd_step(const int R, const int M, int64_t p, const uint16_t *w, int64_t ldw,
+                const uint16_t *xh, v16 acc[8][4]) {
+    v16w xv[4];
+    for (int m = 0; m < M; m++) xv[m] = ldw16(xh + m * BD_XCH + p);
+    for (int r = 0; r < R; r++) {
+        v16w wv = ldw16(w + (size_t)r * (size_t)ldw + (size_t)p);
+        for (int m = 0; m < M; m++) acc[r][m] = dp2(acc[r][m], wv, xv[m]);
+    }
+}
+
 KI void bd_tile(const int R, const int M, const int U, int64_t pm, const uint16_t *w,
                 int64_t ldw, const uint16_t *xh, float res[8][4]) {
     v16 acc[2][8][4];
@@ -109,22 +124,8 @@ KI void bd_tile(const int R, const int M, const int U, int64_t pm, const uint16_
             for (int m = 0; m < M; m++) acc[u][r][m] = (v16){0};
     int64_t p = 0;
     for (; p + 32 * U <= pm; p += 32 * U)
-        for (int u = 0; u < U; u++) {
-            v16w xv[4];
-            for (int m = 0; m < M; m++) xv[m] = ldw16(xh + m * BD_XCH + p + 32 * u);
-            for (int r = 0; r < R; r++) {
-                v16w wv = ldw16(w + (size_t)r * (size_t)ldw + (size_t)(p + 32 * u));
-                for (int m = 0; m < M; m++) acc[u][r][m] = dp2(acc[u][r][m], wv, xv[m]);
-            }
-        }
-    for (; p < pm; p += 32) {
-        v16w xv[4];
-        for (int m = 0; m < M; m++) xv[m] = ldw16(xh + m * BD_XCH + p);
-        for (int r = 0; r < R; r++) {
-            v16w wv = ldw16(w + (size_t)r * (size_t)ldw + (size_t)p);
-            for (int m = 0; m < M; m++) acc[0][r][m] = dp2(acc[0][r][m], wv, xv[m]);
-        }
-    }
+        for (int u = 0; u < U; u++) bd_step(R, M, p + 32 * u, w, ldw, xh, acc[u]);
+    for (; p < pm; p += 32) bd_step(R, M, p, w, ldw, xh, acc[0]);
     for (int r = 0; r < R; r++)
         for (int m = 0; m < M; m++) {
             v16 s = acc[0][r][m];
@@ -204,8 +205,8 @@ void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp) {
     for (int64_t pp = 0; pp < (kc + 1) / 2; pp++) {
         const float *lo = xb + 2 * pp * WT_KERN_NR, *hi = lo + WT_KERN_NR;
         for (int j = 0; j < WT_KERN_NR; j += 16) {
-            v16w h = 2 * pp + 1 < kc ? bf_hi(ld16(hi + j, WT_F32)) : (v16w){0};
-            stw16(xp + pp * WT_KERN_NR + j, (bf_hi(ld16(lo + j, WT_F32)) >> 16) | h);
+            v16 h = 2 * pp + 1 < kc ? ld16(hi + j, WT_F32) : (v16){0};
+            stw16(xp + pp * WT_KERN_NR + j, pair16(ld16(lo + j, WT_F32), h));
         }
     }
 }
@@ -309,9 +310,9 @@ KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][
     }
 }
 
-/* y += A(m0.., :) B(:, 0..jc) for M rows of A, four pairs of B's rows per
- * pass over y: B streamed once, front to back. */
-KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, int64_t aps,
+/* y += A B(:, 0..jc) for M rows of A, four pairs of B's rows per pass over
+ * y: B streamed once, front to back. */
+KI void ba_acc(const int M, int64_t P, const float *a, int64_t ars, int64_t aps,
                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
     uint32_t ap[4][WT_KERN_AB_MMAX];
     int64_t p = 0;
@@ -319,7 +320,7 @@ KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, 
         int qp = P - p >= 8 ? 4 : 1;
         for (int q = 0; q < qp; q++)
             for (int m = 0; m < M; m++) {
-                const float *am = a + (m0 + m) * ars + (p + 2 * q) * aps;
+                const float *am = a + m * ars + (p + 2 * q) * aps;
                 ap[q][m] = pair1(am[0], am[aps]);
             }
         if (qp == 4)
@@ -329,7 +330,7 @@ KI void ba_acc(const int M, int64_t P, int64_t m0, const float *a, int64_t ars, 
         p += 2 * qp;
     }
     if (p < P) {
-        for (int m = 0; m < M; m++) ap[0][m] = pair1(a[(m0 + m) * ars + p * aps], 0.0f);
+        for (int m = 0; m < M; m++) ap[0][m] = pair1(a[m * ars + p * aps], 0.0f);
         ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
     }
 }
@@ -355,7 +356,7 @@ KI void ba_stream(const int M_, int64_t P, int64_t j_lo, int64_t j_hi, const flo
     for (int64_t j0 = j_lo; j0 < j_hi; j0 += jmax) {
         int64_t jc = j_hi - j0 < jmax ? j_hi - j0 : jmax, ldy = (jc + 31) / 32 * 32;
         memset(y, 0, sizeof(float) * (size_t)(M_ * ldy));
-        ba_acc(M_, P, 0, a, ars, aps, b + j0, ldb, jc, y, ldy);
+        ba_acc(M_, P, a, ars, aps, b + j0, ldb, jc, y, ldy);
         ba_emit(M_, 0, j0, jc, y, ldy, emit, arg);
     }
 }
@@ -395,8 +396,8 @@ static void ba_pack(const float *a, int64_t ars, int64_t aps, int64_t m0, int sg
         const float *lo = a + m0 * ars + (p0 + 2 * pp) * aps;
         int has_hi = 2 * pp + 1 < pc;
         if (ars == 1 && sg == BA_SG) {
-            v16w h = has_hi ? bf_hi(ld16(lo + aps, WT_F32)) : (v16w){0};
-            stw16(apn + pp * BA_SG, (bf_hi(ld16(lo, WT_F32)) >> 16) | h);
+            v16 h = has_hi ? ld16(lo + aps, WT_F32) : (v16){0};
+            stw16(apn + pp * BA_SG, pair16(ld16(lo, WT_F32), h));
             continue;
         }
         for (int r = 0; r < BA_SG; r++)
