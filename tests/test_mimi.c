@@ -108,10 +108,12 @@ START_TEST(test_stream_masked_reset) {
 }
 END_TEST
 
-/* 100 steps after warm-up, with masks changing, allocate nothing. */
+/* 100 steps after warm-up, with masks changing, allocate nothing: with f32
+ * weights and with bf16 ones (whose convolutions take the bf16-product
+ * kernels). */
 START_TEST(test_stream_zero_alloc) {
     golden g;
-    mimi_golden_open(&g, "tiny-batch2", NULL);
+    mimi_golden_open_as(&g, "tiny-batch2", NULL, _i ? WT_BF16 : WT_F32);
     wt_tensor *pcm = io_get(&g, "stream_pcm_in");
     int64_t b = g.b, k = g.k, fs = g.fs, steps = pcm->shape[2] / fs;
     wt_mimi_encoder_stream *enc = wt_mimi_encoder_stream_new(g.m, (int)b, (int)k, 1);
@@ -443,7 +445,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_stream_decode, 0, 2);
     tcase_add_test(tc, test_stream_masked_reset);
     tcase_add_loop_test(tc, test_half_weights, 0, 2);
-    tcase_add_test(tc, test_stream_zero_alloc);
+    tcase_add_loop_test(tc, test_stream_zero_alloc, 0, 2);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("bad_input");
     tcase_set_timeout(bad, 120);
