@@ -98,6 +98,12 @@ START_TEST(test_conv1d_kernels) {
         /* few channels: the direct loop with half weights */
         conv_case(ctx, &r, dt, 1, 1, 6, 30, 7, 1, 6, 0, 1, 1, 1, 1);
         conv_case(ctx, &r, dt, 1, 5, 5, 30, 3, 2, 1, 1, 1, 5, 0, 1);
+        conv_case(ctx, &r, dt, 1, 1, 48, 1028, 8, 4, 0, 0, 1, 1, 1, 1);    /* stride 4: phase rows */
+        conv_case(ctx, &r, dt, 1, 1, 1, 917, 112, 1, 55, 56, 1, 1, 0, 1); /* a long filter */
+        conv_case(ctx, &r, dt, 1, 64, 1, 600, 7, 1, 6, 0, 1, 1, 1, 1);    /* input staged in chunks */
+        conv_case(ctx, &r, dt, 2, 64, 3, 700, 7, 3, 4, 1, 2, 1, 1, 1);    /* chunks, taps wrap phases */
+        conv_case(ctx, &r, dt, 1, 2, 5, 7600, 200, 1, 0, 0, 36, 1, 1, 1); /* tiles shortened to fit */
+        conv_case(ctx, &r, dt, 1, 2, 3, 9000, 1100, 1, 0, 0, 8, 1, 1, 1); /* too wide to stage */
     }
     wt_ctx_free(ctx);
 }

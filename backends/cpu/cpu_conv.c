@@ -13,10 +13,11 @@
  * - conv_transpose1d is Y [T, Cout*K] = x^T [T, Cin] x W [Cin, Cout*K] with
  *   W's rows read in place, each finished tile of Y added into the output at
  *   t*stride + k*dilation - padding (an overlap-add).
- * - Few channels (depthwise, mono input layers) or unusual weight strides
- *   use a direct loop: four output channels and a tile of output steps
- *   accumulate on the stack while each (input channel, tap) adds weight x
- *   shifted input row, a loop the compiler vectorises.
+ * - Few channels (depthwise, mono input layers, a resampling filter) or
+ *   unusual weight strides use a direct loop: each input channel is staged
+ *   once per tile of output steps (zero-padded, rounded, split into stride
+ *   phases so every tap reads a contiguous run), then up to four output
+ *   channels x 64-128 steps are summed in registers over all taps.
  * conv_transpose1d runs on one thread (the backend gets no thread count). */
 #include <limits.h>
 #include <string.h>
@@ -25,10 +26,15 @@
 #include "backends/cpu/cpu_math.h"
 #include "backends/cpu/cpu_ops.h"
 #include "backends/cpu/cpu_parallel.h"
+#include "backends/cpu/cpu_vec.h"
 
-/* Output time steps per accumulator tile and output channels per block. */
+/* Direct loop: output steps per tile (at most), output channels per block,
+ * output steps per register block, floats of staged input and weights on
+ * the stack (32 KiB). */
 #define WT_CONV_TT 256
 #define WT_CONV_OCB 4
+#define WT_CONV_TB 128
+#define WT_CONV_STAGE 8192
 /* Multiply-adds per thread below which a conv stays on one thread. */
 #define WT_CONV_MIN_WORK_PER_THREAD (1 << 21)
 /* Output steps up to which a conv dots weight rows with gathered columns. */
@@ -39,7 +45,8 @@
 typedef struct {
     const wt_tensor *dst, *x, *w, *bias;
     int stride, pad_left, dilation, groups;
-    int64_t cin_g, cout_g, nblk; /* channels per group, oc blocks per group */
+    int64_t cin_g, cout_g;       /* channels per group */
+    int64_t tt, rowlen;          /* direct loop: output steps per tile, staged row length */
 } conv_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -64,80 +71,191 @@ static void valid_range(int64_t off, int64_t T, int64_t stride, int64_t *lo, int
  * weights, as the kernels do (cpu_kern.h). */
 static inline float x_in(float v, int bf) { return bf ? wt_cpu_bf16_round(v) : v; }
 
-/* nb (1..4) output channels oc0.. of batch b, time tile [t0, t0 + tt). */
-static inline __attribute__((always_inline)) void
-conv_tile_of(const int bf, const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb,
-             int64_t t0, int64_t tt) {
-    float acc[WT_CONV_OCB][WT_CONV_TT];
-    const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
-    int64_t T = x->shape[2], K = w->shape[2];
-    int64_t sxc = x->stride[1], sxt = x->stride[2];
-    const float *xb = (const float *)x->data + b * x->stride[0] + g * j->cin_g * sxc;
-    for (int r = 0; r < nb; r++) {
-        float bv = j->bias ? ((const float *)j->bias->data)[(oc0 + r) * j->bias->stride[0]] : 0.0f;
-        for (int64_t t = 0; t < tt; t++) acc[r][t] = bv;
+/* A tile of output steps [t0, t0 + tt) reads input t*stride + k*dil - pad.
+ * Each input channel is staged once per tile, padded with zeros, rounded
+ * as the products take it and split into `stride` phase rows (row p holds
+ * inputs base + u*stride + p), so every tap reads a contiguous run:
+ * tap k is row (k*dil) % stride from u = t + (k*dil) / stride. */
+static void stage_channel(const conv_job *j, const float *xr, int bf, int64_t t0, float *rows) {
+    int64_t T = j->x->shape[2], sxt = j->x->stride[2], s = j->stride;
+    int64_t base = t0 * s - j->pad_left;
+    for (int64_t p = 0; p < s; p++) {
+        float *row = rows + p * j->rowlen;
+        /* u in [lo, hi) reads input base + p + u*s inside [0, T) */
+        int64_t first = base + p, lo = first >= 0 ? 0 : ceil_div(-first, s);
+        int64_t hi = T - first > 0 ? ceil_div(T - first, s) : 0;
+        if (hi > j->rowlen) hi = j->rowlen;
+        if (lo > hi) lo = hi;
+        const float *src = xr + (first + lo * s) * sxt;
+        for (int64_t u = 0; u < lo; u++) row[u] = 0.0f;
+        if (s * sxt == 1)
+            memcpy(row + lo, src, sizeof(float) * (size_t)(hi - lo));
+        else
+            for (int64_t u = lo; u < hi; u++) row[u] = src[(u - lo) * s * sxt];
+        if (bf)
+            for (int64_t u = lo; u < hi; u++) row[u] = wt_cpu_bf16_round(row[u]);
+        for (int64_t u = hi; u < j->rowlen; u++) row[u] = 0.0f;
     }
-    for (int64_t ic = 0; ic < j->cin_g; ic++) {
-        const float *xr = xb + ic * sxc;
-        for (int64_t k = 0; k < K; k++) {
-            int64_t off = k * j->dilation - j->pad_left, lo, hi;
-            valid_range(off, T, j->stride, &lo, &hi);
-            lo = lo > t0 ? lo - t0 : 0;
-            hi = hi < t0 + tt ? hi - t0 : tt;
-            if (lo >= hi) continue;
-            int64_t wi = oc0 * w->stride[0] + ic * w->stride[1] + k * w->stride[2];
-            float wv[WT_CONV_OCB] = {0};
-            for (int r = 0; r < nb; r++) wv[r] = w_at(w, wi + r * w->stride[0]);
-            /* tile step t reads input (t0 + t)*stride + off; start at the first valid one */
-            int64_t n = hi - lo, st = j->stride * sxt;
-            const float *xs = xr + ((t0 + lo) * j->stride + off) * sxt;
-            if (st == 1 && nb == WT_CONV_OCB) {
-                float w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
-                float *a0 = acc[0] + lo, *a1 = acc[1] + lo, *a2 = acc[2] + lo, *a3 = acc[3] + lo;
-                for (int64_t t = 0; t < n; t++) {
-                    float xv = x_in(xs[t], bf);
-                    a0[t] += w0 * xv;
-                    a1[t] += w1 * xv;
-                    a2[t] += w2 * xv;
-                    a3[t] += w3 * xv;
-                }
-            } else if (st == 1) {
-                for (int r = 0; r < nb; r++) {
-                    float *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * x_in(xs[t], bf);
-                }
-            } else {
-                for (int r = 0; r < nb; r++) {
-                    float *ar = acc[r] + lo;
-                    for (int64_t t = 0; t < n; t++) ar[t] += wv[r] * x_in(xs[t * st], bf);
-                }
+}
+
+/* Up to 16 V outputs of one row as V vectors: n valid at stride sd, zeros past them. */
+KI void blk_ld(const int V, v16 *a, const float *d, int64_t sd, int64_t n) {
+    float t[WT_CONV_TB] = {0};
+    if (sd == 1 && n == 16 * V) {
+        for (int v = 0; v < V; v++) a[v] = ld16(d + 16 * v, WT_F32);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) t[i] = d[i * sd];
+    for (int v = 0; v < V; v++) a[v] = ld16(t + 16 * v, WT_F32);
+}
+
+KI void blk_st(const int V, float *d, int64_t sd, int64_t n, const v16 *a) {
+    float t[WT_CONV_TB];
+    if (sd == 1 && n == 16 * V) {
+        for (int v = 0; v < V; v++) st16(d + 16 * v, a[v]);
+        return;
+    }
+    for (int v = 0; v < V; v++) st16(t + 16 * v, a[v]);
+    for (int64_t i = 0; i < n; i++) d[i * sd] = t[i];
+}
+
+/* Rows r < NB of dst (d: first row at this block's first step) over n <= 16 V
+ * steps: the bias (`first`) or what d holds, plus the nc staged channels x
+ * weights wk[(c*K + k)*OCB + r], summed in registers across the taps (NB x V
+ * independent sums hide the multiply-add latency). */
+KI void direct_block(const int NB, const int V, const conv_job *j, int nc, const float *rows,
+                     const float *wk, const float *bias, int first, float *d, int64_t n) {
+    const int64_t K = j->w->shape[2], clen = j->stride * j->rowlen;
+    const int64_t sd1 = j->dst->stride[1], sd2 = j->dst->stride[2];
+    /* from tap k to k + 1: dil/stride further along a row dil%stride rows down,
+     * less one whole phase set when the row index wraps */
+    const int dp = j->dilation % j->stride;
+    const int64_t step = dp * j->rowlen + j->dilation / j->stride, wrap = 1 - clen;
+    v16 a[WT_CONV_OCB][WT_CONV_TB / 16];
+    for (int r = 0; r < NB; r++) {
+        if (first)
+            for (int v = 0; v < V; v++) a[r][v] = splat(bias[r]);
+        else
+            blk_ld(V, a[r], d + r * sd1, sd2, n);
+    }
+    for (int c = 0; c < nc; c++) {
+        const float *src = rows + c * clen, *wr = wk + c * K * WT_CONV_OCB;
+        int p = 0;
+        for (int64_t k = 0; k < K; k++, wr += WT_CONV_OCB) {
+            v16 xv[WT_CONV_TB / 16];
+            for (int v = 0; v < V; v++) xv[v] = ld16(src + 16 * v, WT_F32);
+            for (int r = 0; r < NB; r++) {
+                v16 wv = splat(wr[r]);
+                for (int v = 0; v < V; v++) a[r][v] = fma16(wv, xv[v], a[r][v]);
+            }
+            src += step;
+            if ((p += dp) >= j->stride) {
+                p -= j->stride;
+                src += wrap;
             }
         }
     }
+    for (int r = 0; r < NB; r++) blk_st(V, d + r * sd1, sd2, n, a[r]);
+}
+
+/* Output channels oc0 .. oc0 + nb (nb <= OCB, group g) of one tile, adding
+ * the nc staged channels from ic0 to what dst holds (or to the bias). */
+static void direct_ocb(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb,
+                       int64_t ic0, int nc, const float *rows, float *wk, int64_t t0, int64_t tt) {
+    const wt_tensor *w = j->w, *dst = j->dst;
+    int64_t K = w->shape[2], icl = ic0 - g * j->cin_g;
     float *d = (float *)dst->data + b * dst->stride[0] + oc0 * dst->stride[1] + t0 * dst->stride[2];
+    float bias[WT_CONV_OCB] = {0};
     for (int r = 0; r < nb; r++)
-        for (int64_t t = 0; t < tt; t++) d[r * dst->stride[1] + t * dst->stride[2]] = acc[r][t];
+        if (j->bias) bias[r] = ((const float *)j->bias->data)[(oc0 + r) * j->bias->stride[0]];
+    for (int c = 0; c < nc; c++)
+        for (int64_t k = 0; k < K; k++)
+            for (int r = 0; r < WT_CONV_OCB; r++)
+                wk[(c * K + k) * WT_CONV_OCB + r] =
+                    r < nb ? w_at(w, (oc0 + r) * w->stride[0] + (icl + c) * w->stride[1] + k * w->stride[2])
+                           : 0.0f;
+    for (int64_t tb = 0; tb < tt; tb += WT_CONV_TB) {
+        int64_t n = tt - tb < WT_CONV_TB ? tt - tb : WT_CONV_TB;
+        const float *rb = rows + tb;
+        float *db = d + tb * dst->stride[2];
+        int fst = icl == 0;
+        if (nb <= 2) { /* one block of 8 vectors a row */
+            if (nb == 1) direct_block(1, 8, j, nc, rb, wk, bias, fst, db, n);
+            else direct_block(2, 8, j, nc, rb, wk, bias, fst, db, n);
+            continue;
+        }
+        for (int64_t h = 0; h < n; h += WT_CONV_TB / 2) { /* two of 4 vectors a row */
+            int64_t nh = n - h < WT_CONV_TB / 2 ? n - h : WT_CONV_TB / 2;
+            if (nb == 3) direct_block(3, 4, j, nc, rb + h, wk, bias, fst, db + h * dst->stride[2], nh);
+            else direct_block(WT_CONV_OCB, 4, j, nc, rb + h, wk, bias, fst, db + h * dst->stride[2], nh);
+        }
+    }
 }
 
-static void conv_tile(const conv_job *j, int64_t b, int64_t g, int64_t oc0, int nb, int64_t t0,
-                      int64_t tt) {
-    if (j->w->dtype == WT_BF16)
-        conv_tile_of(1, j, b, g, oc0, nb, t0, tt);
-    else
-        conv_tile_of(0, j, b, g, oc0, nb, t0, tt);
-}
-
-/* Work items are (batch, group, oc block); each covers the whole output time. */
+/* Work items are (batch, group, output tile); each stages as many input
+ * channels as fit, then runs every block of output channels over them. */
 static void conv_items(void *arg, int64_t i0, int64_t i1) {
     const conv_job *j = arg;
-    int64_t To = j->dst->shape[2];
+    float stage[WT_CONV_STAGE];
+    int64_t To = j->dst->shape[2], ntile = ceil_div(To, j->tt), K = j->w->shape[2];
+    int64_t clen = j->stride * j->rowlen, per = clen + K * WT_CONV_OCB;
+    int nc_max = (int)(WT_CONV_STAGE / per), bf = j->w->dtype == WT_BF16;
     for (int64_t i = i0; i < i1; i++) {
-        int64_t blk = i % j->nblk, bg = i / j->nblk;
-        int64_t g = bg % j->groups, b = bg / j->groups;
-        int64_t ocl = blk * WT_CONV_OCB;
-        int nb = (int)(j->cout_g - ocl < WT_CONV_OCB ? j->cout_g - ocl : WT_CONV_OCB);
-        for (int64_t t0 = 0; t0 < To; t0 += WT_CONV_TT)
-            conv_tile(j, b, g, g * j->cout_g + ocl, nb, t0, To - t0 < WT_CONV_TT ? To - t0 : WT_CONV_TT);
+        int64_t tile = i % ntile, bg = i / ntile, g = bg % j->groups, b = bg / j->groups;
+        int64_t t0 = tile * j->tt, tt = To - t0 < j->tt ? To - t0 : j->tt;
+        const float *xg = (const float *)j->x->data + b * j->x->stride[0] +
+                          g * j->cin_g * j->x->stride[1];
+        for (int64_t c0 = 0; c0 < j->cin_g; c0 += nc_max) {
+            int nc = j->cin_g - c0 < nc_max ? (int)(j->cin_g - c0) : nc_max;
+            float *wk = stage + nc * clen;
+            for (int c = 0; c < nc; c++)
+                stage_channel(j, xg + (c0 + c) * j->x->stride[1], bf, t0, stage + c * clen);
+            for (int64_t ocl = 0; ocl < j->cout_g; ocl += WT_CONV_OCB) {
+                int nb = j->cout_g - ocl < WT_CONV_OCB ? (int)(j->cout_g - ocl) : WT_CONV_OCB;
+                direct_ocb(j, b, g, g * j->cout_g + ocl, nb, g * j->cin_g + c0, nc, stage, wk, t0, tt);
+            }
+        }
+    }
+}
+
+/* The direct loop's tile: the most output steps (a multiple of the register
+ * block) whose staged rows and weights for one input channel fit the stack
+ * buffer; 0 when not even one block does (taps spanning thousands of
+ * steps), which conv_plain takes instead. */
+static int64_t direct_tile(conv_job *j) {
+    int64_t K = j->w->shape[2], qmax = (K - 1) * j->dilation / j->stride;
+    for (int64_t tt = WT_CONV_TT; tt >= WT_CONV_TB; tt -= WT_CONV_TB) {
+        int64_t rowlen = tt + qmax + 1;
+        if (j->stride * rowlen + K * WT_CONV_OCB <= WT_CONV_STAGE) {
+            j->rowlen = rowlen;
+            return tt;
+        }
+    }
+    return 0;
+}
+
+/* One output channel per item, a sum per output step: for kernels too wide
+ * to stage. */
+static void conv_plain(void *arg, int64_t i0, int64_t i1) {
+    const conv_job *j = arg;
+    const wt_tensor *x = j->x, *w = j->w, *dst = j->dst;
+    int64_t T = x->shape[2], K = w->shape[2], To = dst->shape[2], C = dst->shape[1];
+    int bf = w->dtype == WT_BF16;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t b = i / C, oc = i % C, g = oc / j->cout_g;
+        const float *xg = (const float *)x->data + b * x->stride[0] + g * j->cin_g * x->stride[1];
+        float *d = (float *)dst->data + b * dst->stride[0] + oc * dst->stride[1];
+        for (int64_t t = 0; t < To; t++) {
+            float s = j->bias ? ((const float *)j->bias->data)[oc * j->bias->stride[0]] : 0.0f;
+            for (int64_t ic = 0; ic < j->cin_g; ic++)
+                for (int64_t k = 0; k < K; k++) {
+                    int64_t ti = t * j->stride + k * j->dilation - j->pad_left;
+                    if (ti >= 0 && ti < T)
+                        s += w_at(w, oc * w->stride[0] + ic * w->stride[1] + k * w->stride[2]) *
+                             x_in(xg[ic * x->stride[1] + ti * x->stride[2]], bf);
+                }
+            d[t * dst->stride[2]] = s;
+        }
     }
 }
 
@@ -272,8 +390,7 @@ wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
         return wt_error(WT_ERR_INVALID, "cpu conv1d: bad arguments");
     if (wt_numel(dst) == 0) return WT_OK;
     conv_job j = {dst, x, w, bias, stride, pad_left, dilation, groups,
-                  x->shape[1] / groups, dst->shape[1] / groups, 0};
-    j.nblk = ceil_div(j.cout_g, WT_CONV_OCB);
+                  x->shape[1] / groups, dst->shape[1] / groups, 0, 0};
     int nthreads = wt_pool_threads(pool);
     int64_t To = dst->shape[2];
     int64_t work = wt_numel(dst) * j.cin_g * w->shape[2];
@@ -293,7 +410,11 @@ wt_status wt_cpu_conv1d(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
             }
         return WT_OK;
     }
-    wt_cpu_parallel_for(pool, nt, dst->shape[0] * groups * j.nblk, 1, conv_items, &j);
+    j.tt = direct_tile(&j);
+    if (j.tt)
+        wt_cpu_parallel_for(pool, nt, dst->shape[0] * groups * ceil_div(To, j.tt), 1, conv_items, &j);
+    else
+        wt_cpu_parallel_for(pool, nt, dst->shape[0] * dst->shape[1], 1, conv_plain, &j);
     return WT_OK;
 }
 
@@ -320,7 +441,7 @@ static void convtr_emit(void *arg, int64_t m0, int mr, int64_t j0, int nj, const
             float *col = e->out + oc * e->sd1;
             int64_t o = base + k * e->dilation;
             if (e->dilation == 1 && e->sd2 == 1 && o >= 0 && o + run <= e->To) {
-                for (int r = 0; r < run; r++) col[o + r] += row[ji + r];
+                add_run(col + o, row + ji, run);
             } else {
                 for (int r = 0; r < run; r++, o += e->dilation)
                     if (o >= 0 && o < e->To) col[o * e->sd2] += row[ji + r];

@@ -94,10 +94,17 @@ KI void unpack2(v32h r0, v32h r1, v16w *lo, v16w *hi) {
 /* Column of a 32-column block held in lane i (0..15: lo, 16..31: hi). */
 KI int perm_col(int i) { return 8 * ((i & 15) >> 2) + 4 * (i >> 4) + (i & 3); }
 
-/* dst[m * WT_KERN_NR + perm_col(i)] = src[m * ld + i] for m < mr, i < 32. */
+/* dst[m * WT_KERN_NR + perm_col(i)] = src[m * ld + i] for m < mr, i < 32:
+ * columns 0-15 are lanes 0-3 of lo, 0-3 of hi, 4-7 of lo, 4-7 of hi; 16-31
+ * the same from lanes 8-15. */
 static void unpermute(int mr, const float *src, int64_t ld, float *dst) {
-    for (int m = 0; m < mr; m++)
-        for (int i = 0; i < WT_KERN_NR; i++) dst[m * WT_KERN_NR + perm_col(i)] = src[m * ld + i];
+    for (int m = 0; m < mr; m++) {
+        v16 lo = ld16(src + m * ld, WT_F32), hi = ld16(src + m * ld + 16, WT_F32);
+        st16(dst + m * WT_KERN_NR, __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6,
+                                                           7, 20, 21, 22, 23));
+        st16(dst + m * WT_KERN_NR + 16, __builtin_shufflevector(lo, hi, 8, 9, 10, 11, 24, 25, 26, 27,
+                                                                12, 13, 14, 15, 28, 29, 30, 31));
+    }
 }
 
 /* ---- dot: few columns of x against weight rows ---- */

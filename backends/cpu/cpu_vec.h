@@ -63,7 +63,24 @@ KI float elem(const void *p, wt_dtype dt, int64_t i) {
     return ((const float *)p)[i];
 }
 
-KI v16 splat(float s) { return (v16){0} + s; }
+/* s in every lane ((v16){0} + s would add: -0.0 + 0 is +0). */
+/* d[i] += s[i] for i < n: whole vectors, then a masked one (AVX-512) or
+ * single floats for the rest. */
+KI void add_run(float *d, const float *s, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) st16(d + i, ld16(d + i, WT_F32) + ld16(s + i, WT_F32));
+#if defined(__AVX512F__)
+    if (i < n) {
+        __mmask16 k = (__mmask16)((1u << (n - i)) - 1u);
+        _mm512_mask_storeu_ps(d + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d + i),
+                                                      _mm512_maskz_loadu_ps(k, s + i)));
+    }
+#else
+    for (; i < n; i++) d[i] += s[i];
+#endif
+}
+
+KI v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
 /* a * b + c, fused where the target has it (ISO C mode turns off GCC's
  * automatic contraction). */
