@@ -439,25 +439,34 @@ static void wx_run(int pairs, int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, 
             pack(arg, p0, kc, n0, nn, xb);
             if (pairs) wt_kern_pair_panel(xb, kc, xp);
             int narrow = nn <= 16, rt = narrow ? BC_NARROW_MR : WT_KERN_MR;
+            /* bf16 tiles of full width sum straight into out */
+            int direct = pairs && ons == 1 && nn == (narrow ? 16 : WT_KERN_NR);
             for (int64_t r0 = 0; r0 < R; r0 += rt) {
                 int mr = R - r0 < rt ? (int)(R - r0) : rt;
+                const float *br = bias ? bias + r0 * bs : NULL;
+                float *o0 = out + r0 * ors + n0 * ons;
+                if (direct) {
+                    wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
+                               xp, o0, ors, p0 == 0, br, bs);
+                    continue;
+                }
                 for (int r = 0; r < mr; r++) {
                     float *cr = ct + r * WT_KERN_NR;
                     if (p0 == 0) {
-                        float v = bias ? bias[(r0 + r) * bs] : 0.0f;
+                        float v = br ? br[r * bs] : 0.0f;
                         for (int j = 0; j < WT_KERN_NR; j++) cr[j] = v;
                     } else {
-                        for (int j = 0; j < nn; j++) cr[j] = out[(r0 + r) * ors + (n0 + j) * ons];
+                        for (int j = 0; j < nn; j++) cr[j] = o0[r * ors + j * ons];
                         for (int j = nn; j < WT_KERN_NR; j++) cr[j] = 0;
                     }
                 }
                 if (pairs)
                     wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
-                               xp, ct);
+                               xp, ct, WT_KERN_NR, 0, NULL, 0);
                 else
                     wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, ct);
                 for (int r = 0; r < mr; r++) {
-                    float *o = out + (r0 + r) * ors + n0 * ons;
+                    float *o = o0 + r * ors;
                     const float *cr = ct + r * WT_KERN_NR;
                     if (ons == 1)
                         memcpy(o, cr, sizeof(float) * (size_t)nn);

@@ -74,8 +74,9 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
  * wt_kern_pair_panel turns a panel xb[p][j] into pairs xp[p / 2][j] (bf16
  * of rows 2i, 2i+1 in the low, high half; a zero high half past kc);
  * wt_kern_bw adds W(r, p) X(p, j) for mr rows of W at w (element (r, p) at
- * w[r * wrs + p * wps]) into ct[r * WT_KERN_NR + j] over 32 columns, or 16
- * when narrow (up to WT_KERN_NARROW_MR rows). */
+ * w[r * wrs + p * wps]) into c[r * ldc + j] over 32 columns, or 16 when
+ * narrow (up to WT_KERN_NARROW_MR rows); with `first` the sums start from
+ * bias[r * bs] (0 without a bias) instead of what c holds. */
 void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *w, int64_t ldw, const float *x,
                       int64_t ldx, float *out, int64_t ors, int64_t oms, int acc);
 void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
@@ -83,7 +84,8 @@ void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const voi
                      int64_t ors, int64_t ons, const float *bias, int64_t bs);
 void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp);
 void wt_kern_bw(int mr, int narrow, int64_t kc, const void *w, int64_t wrs, int64_t wps,
-                const uint32_t *xp, float *ct);
+                const uint32_t *xp, float *c, int64_t ldc, int first, const float *bias,
+                int64_t bs);
 void wt_kern_ab_bf16(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
                      int64_t ars, int64_t aps, const void *b, int64_t ldb, wt_kern_emit_fn emit,
                      void *arg);

@@ -218,13 +218,16 @@ void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp) {
     }
 }
 
-/* c[r][0..16 NV) += sum_p W(r, p) X(p, ..) over kp pairs of p, and the
- * odd last p when `odd`; W rows at w + r * ldw, NV vectors of columns. */
+/* c[r * ldc + 0..16 NV) += sum_p W(r, p) X(p, ..) over kp pairs of p, and
+ * the odd last p when `odd`; W rows at w + r * ldw, NV vectors of columns;
+ * with `first` the sums start from the bias instead of c. */
 KI void bw_tile(const int mr, const int NV, int64_t kp, int odd, const uint16_t *w, int64_t ldw,
-                const uint32_t *xp, float *c) {
+                const uint32_t *xp, float *c, int64_t ldc, int first, const float *bias,
+                int64_t bs) {
     v16 acc[12][2];
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = ld16(c + r * WT_KERN_NR + 16 * v, WT_F32);
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = !first ? ld16(c + r * ldc + 16 * v, WT_F32) : splat(bias ? bias[r * bs] : 0.0f);
     for (int64_t pp = 0; pp < kp + odd; pp++) {
         v16w b[2];
         for (int v = 0; v < NV; v++) b[v] = ldw16(xp + pp * WT_KERN_NR + 16 * v);
@@ -239,16 +242,17 @@ KI void bw_tile(const int mr, const int NV, int64_t kp, int odd, const uint16_t 
         }
     }
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < NV; v++) st16(c + r * WT_KERN_NR + 16 * v, acc[r][v]);
+        for (int v = 0; v < NV; v++) st16(c + r * ldc + 16 * v, acc[r][v]);
 }
 
 #define BW_CASE(MR_, NV_)                                                                      \
     case MR_:                                                                                  \
-        bw_tile(MR_, NV_, kp, odd, w, ldw, xp, c);                                             \
+        bw_tile(MR_, NV_, kp, odd, w, ldw, xp, c, ldc, first, bias, bs);                       \
         break;
 
 void wt_kern_bw(int mr, int narrow, int64_t kc, const void *wv, int64_t wrs, int64_t wps,
-                const uint32_t *xp, float *c) {
+                const uint32_t *xp, float *c, int64_t ldc, int first, const float *bias,
+                int64_t bs) {
     const uint16_t *w = wv;
     uint16_t wb[WT_KERN_NARROW_MR * WT_KERN_KC];
     int64_t ldw = wrs, kp = kc / 2;
