@@ -270,32 +270,76 @@ typedef struct {
     const float *bias;
 } conv_bg;
 
-/* im2col panel: buf[p][n] = x[ic, (n0 + n)*stride + k*dil - pad], p = ic*K + k. */
+/* Row (ic, k) of an im2col panel: n < nn steps from n0, n reading x[ic,
+ * (n0 + n)*stride + k*dil - pad], zero where that lies outside the input
+ * and for n >= nn. */
+static void im2col_row(const conv_bg *c, int64_t ic, int64_t k, int64_t n0, int64_t nn, float *d) {
+    const conv_job *j = c->j;
+    int64_t T = j->x->shape[2], sxc = j->x->stride[1], sxt = j->x->stride[2];
+    int64_t off = k * j->dilation - j->pad_left, lo, hi;
+    valid_range(off, T, j->stride, &lo, &hi);
+    lo = lo > n0 ? lo - n0 : 0;
+    hi = hi < n0 + nn ? hi - n0 : nn;
+    if (hi < lo) hi = lo;
+    for (int64_t n = 0; n < lo; n++) d[n] = 0;
+    const float *xs = c->x + ic * sxc + ((n0 + lo) * j->stride + off) * sxt;
+    int64_t st = j->stride * sxt;
+    if (st == 1)
+        memcpy(d + lo, xs, sizeof(float) * (size_t)(hi - lo));
+    else
+        for (int64_t n = lo; n < hi; n++) d[n] = xs[(n - lo) * st];
+    for (int64_t n = hi; n < WT_KERN_NR; n++) d[n] = 0;
+}
+
+/* im2col panel: buf[p][n], p = ic*K + k from p0 ((ic, k) stepped along
+ * with p, not divided out). */
 static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn, float *buf) {
     const conv_bg *c = arg;
-    const conv_job *j = c->j;
-    int64_t T = j->x->shape[2], K = j->w->shape[2];
-    int64_t sxc = j->x->stride[1], sxt = j->x->stride[2];
-    int64_t ic = p0 / K, k = p0 % K; /* stepped along with p, not divided out */
+    int64_t K = c->j->w->shape[2], ic = p0 / K, k = p0 % K;
     for (int64_t p = 0; p < kc; p++) {
-        int64_t off = k * j->dilation - j->pad_left, lo, hi;
-        float *d = buf + p * WT_KERN_NR;
-        valid_range(off, T, j->stride, &lo, &hi);
-        lo = lo > n0 ? lo - n0 : 0;
-        hi = hi < n0 + nn ? hi - n0 : nn;
-        if (hi < lo) hi = lo;
-        for (int64_t n = 0; n < lo; n++) d[n] = 0;
-        const float *xs = c->x + ic * sxc + ((n0 + lo) * j->stride + off) * sxt;
-        int64_t st = j->stride * sxt;
-        if (st == 1)
-            memcpy(d + lo, xs, sizeof(float) * (size_t)(hi - lo));
-        else
-            for (int64_t n = lo; n < hi; n++) d[n] = xs[(n - lo) * st];
-        for (int64_t n = hi; n < WT_KERN_NR; n++) d[n] = 0;
+        im2col_row(c, ic, k, n0, nn, buf + p * WT_KERN_NR);
         if (++k == K) {
             k = 0;
             ic++;
         }
+    }
+}
+
+/* The same panel in bf16 pairs of rows (wt_kern_pack_pairs_fn): a row whose
+ * 32 steps all lie inside a contiguous input is read in place, others are
+ * staged first. */
+static void pack_im2col_pairs(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn,
+                              uint32_t *xp) {
+    const conv_bg *c = arg;
+    const conv_job *j = c->j;
+    int64_t K = j->w->shape[2], T = j->x->shape[2], ic = p0 / K, k = p0 % K;
+    int64_t sxc = j->x->stride[1], step = j->stride * j->x->stride[2];
+    int in_place = step == 1 && nn == WT_KERN_NR;
+    float rows[2][WT_KERN_NR];
+    for (int64_t p = 0; p < kc; p += 2) {
+        v16 v[2][2];
+        for (int h = 0; h < 2; h++) {
+            if (p + h == kc) {
+                v[1][0] = v[1][1] = (v16){0};
+                break;
+            }
+            int64_t i0 = n0 + k * j->dilation - j->pad_left; /* input of step n0 (stride 1) */
+            if (in_place && i0 >= 0 && i0 + WT_KERN_NR <= T) {
+                const float *xs = c->x + ic * sxc + i0;
+                v[h][0] = ld16(xs, WT_F32);
+                v[h][1] = ld16(xs + 16, WT_F32);
+            } else {
+                im2col_row(c, ic, k, n0, nn, rows[h]);
+                v[h][0] = ld16(rows[h], WT_F32);
+                v[h][1] = ld16(rows[h] + 16, WT_F32);
+            }
+            if (++k == K) {
+                k = 0;
+                ic++;
+            }
+        }
+        stw16(xp + p / 2 * WT_KERN_NR, pair16(v[0][0], v[1][0]));
+        stw16(xp + p / 2 * WT_KERN_NR + 16, pair16(v[0][1], v[1][1]));
     }
 }
 
@@ -322,7 +366,7 @@ static void conv_wx_cols(void *arg, int64_t n0, int64_t n1) {
     conv_bg c = conv_bg_of(j, pt->b, pt->g);
     int64_t R = j->cout_g, P = j->cin_g * j->w->shape[2], bs = j->bias ? j->bias->stride[0] : 0;
     if (j->w->dtype == WT_BF16)
-        wt_kern_wx_bf16(R, P, n0, n1, c.w, j->w->stride[0], j->w->stride[2], pack_im2col, &c,
+        wt_kern_wx_bf16(R, P, n0, n1, c.w, j->w->stride[0], j->w->stride[2], pack_im2col_pairs, &c,
                         c.out, j->dst->stride[1], j->dst->stride[2], c.bias, bs);
     else
         wt_kern_wx(R, P, n0, n1, c.w, j->w->dtype, j->w->stride[0], j->w->stride[2], pack_im2col,

@@ -424,20 +424,24 @@ static void wx_tile(int mr, int narrow, const void *w, wt_dtype wdt, int64_t r0,
         bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
 }
 
-/* wt_kern_wx; with `pairs` (bf16 weights) as bf16 products. */
-static void wx_run(int pairs, int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
-                   wt_dtype wdt, int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg,
-                   float *out, int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+/* wt_kern_wx; with pairs packed by ppack (bf16 weights) as bf16 products. */
+static void wx_run(wt_kern_pack_pairs_fn ppack, int64_t R, int64_t P, int64_t n_lo, int64_t n_hi,
+                   const void *w, wt_dtype wdt, int64_t wrs, int64_t wps, wt_kern_pack_fn pack,
+                   const void *arg, float *out, int64_t ors, int64_t ons, const float *bias,
+                   int64_t bs) {
+    const int pairs = ppack != NULL;
     float xb[KC * WT_KERN_NR];
-    uint32_t xp[KC / 2 * WT_KERN_NR]; /* pairs: xb rounded, two rows a lane */
+    uint32_t xp[KC / 2 * WT_KERN_NR]; /* X rounded, two rows a lane */
     float ab[BC_NARROW_MR * KC];      /* half weights converted, [r][p] */
     float ct[BC_NARROW_MR * WT_KERN_NR];
     for (int64_t n0 = n_lo; n0 < n_hi; n0 += WT_KERN_NR) {
         int nn = n_hi - n0 < WT_KERN_NR ? (int)(n_hi - n0) : WT_KERN_NR;
         for (int64_t p0 = 0; p0 < P; p0 += KC) {
             int64_t kc = P - p0 < KC ? P - p0 : KC;
-            pack(arg, p0, kc, n0, nn, xb);
-            if (pairs) wt_kern_pair_panel(xb, kc, xp);
+            if (pairs)
+                ppack(arg, p0, kc, n0, nn, xp);
+            else
+                pack(arg, p0, kc, n0, nn, xb);
             int narrow = nn <= 16, rt = narrow ? BC_NARROW_MR : WT_KERN_MR;
             /* bf16 tiles of full width sum straight into out */
             int direct = pairs && ons == 1 && nn == (narrow ? 16 : WT_KERN_NR);
@@ -481,13 +485,13 @@ static void wx_run(int pairs, int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, 
 void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w, wt_dtype wdt,
                 int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
                 int64_t ors, int64_t ons, const float *bias, int64_t bs) {
-    wx_run(0, R, P, n_lo, n_hi, w, wdt, wrs, wps, pack, arg, out, ors, ons, bias, bs);
+    wx_run(NULL, R, P, n_lo, n_hi, w, wdt, wrs, wps, pack, arg, out, ors, ons, bias, bs);
 }
 
 void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
-                     int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
-                     int64_t ors, int64_t ons, const float *bias, int64_t bs) {
-    wx_run(1, R, P, n_lo, n_hi, w, WT_BF16, wrs, wps, pack, arg, out, ors, ons, bias, bs);
+                     int64_t wrs, int64_t wps, wt_kern_pack_pairs_fn pack, const void *arg,
+                     float *out, int64_t ors, int64_t ons, const float *bias, int64_t bs) {
+    wx_run(pack, R, P, n_lo, n_hi, w, WT_BF16, wrs, wps, NULL, arg, out, ors, ons, bias, bs);
 }
 
 /* ---- A x B for up to 16 rows of A: B streamed row by row ---- */

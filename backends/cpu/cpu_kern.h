@@ -43,6 +43,11 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
  * zeros for nn <= j < WT_KERN_NR. */
 typedef void (*wt_kern_pack_fn)(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn,
                                 float *buf);
+/* The same panel rounded to bf16 and paired along p: xp[q * WT_KERN_NR + j]
+ * holds X(p0 + 2q, n0 + j) in its low and X(p0 + 2q + 1, n0 + j) in its
+ * high 16 bits (zero past kc, and for nn <= j < WT_KERN_NR). */
+typedef void (*wt_kern_pack_pairs_fn)(const void *arg, int64_t p0, int64_t kc, int64_t n0,
+                                      int64_t nn, uint32_t *xp);
 
 /* out(r, n) = init(r) + sum_p W(r, p) * X(p, n) for r < R, n < N, with W(r, p)
  * at w[r * wrs + p * wps] (f32, bf16 or f16), X supplied in panels by pack,
@@ -70,19 +75,16 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
  * where the target has it): twice the multiply-adds an instruction and half
  * the loads of x against widening the weights, at the price of rounding
  * the activations. The convolutions take these (cpu_conv.c); the matrix
- * product keeps the exact forms above. Helpers of wt_kern_wx_bf16:
- * wt_kern_pair_panel turns a panel xb[p][j] into pairs xp[p / 2][j] (bf16
- * of rows 2i, 2i+1 in the low, high half; a zero high half past kc);
- * wt_kern_bw adds W(r, p) X(p, j) for mr rows of W at w (element (r, p) at
+ * product keeps the exact forms above. wt_kern_wx_bf16 takes X's panels
+ * as pairs (wt_kern_pack_pairs_fn); its helper wt_kern_bw adds W(r, p) X(p, j) for mr rows of W at w (element (r, p) at
  * w[r * wrs + p * wps]) into c[r * ldc + j] over 32 columns, or 16 when
  * narrow (up to WT_KERN_NARROW_MR rows); with `first` the sums start from
  * bias[r * bs] (0 without a bias) instead of what c holds. */
 void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *w, int64_t ldw, const float *x,
                       int64_t ldx, float *out, int64_t ors, int64_t oms, int acc);
 void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
-                     int64_t wrs, int64_t wps, wt_kern_pack_fn pack, const void *arg, float *out,
-                     int64_t ors, int64_t ons, const float *bias, int64_t bs);
-void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp);
+                     int64_t wrs, int64_t wps, wt_kern_pack_pairs_fn pack, const void *arg,
+                     float *out, int64_t ors, int64_t ons, const float *bias, int64_t bs);
 void wt_kern_bw(int mr, int narrow, int64_t kc, const void *w, int64_t wrs, int64_t wps,
                 const uint32_t *xp, float *c, int64_t ldc, int first, const float *bias,
                 int64_t bs);

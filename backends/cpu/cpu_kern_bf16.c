@@ -33,30 +33,9 @@ typedef uint16_t v32h __attribute__((vector_size(64)));
 
 /* ---- pairs ---- */
 
-/* v rounded to bf16 (nearest even), in the high half of each lane; a NaN
- * stays a quiet NaN instead of rounding into infinity. */
-KI v16w bf_hi(v16 v) {
-    v16w u = (v16w)v;
-    v16w r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
-    v16w nan = (v16w)((u & 0x7FFFFFFFu) > 0x7F800000u);
-    return (r & ~nan) | ((u | 0x00400000u) & 0xFFFF0000u & nan);
-}
-
-/* Lanes of lo and hi rounded and paired (lo in the low halves); the
- * scalar pair1 below for one lane. */
-KI v16w pair16(v16 lo, v16 hi) { return (bf_hi(lo) >> 16) | bf_hi(hi); }
-
 KI uint32_t pair1(float lo, float hi) {
     return wt_cpu_bf16_bits(lo) | wt_cpu_bf16_bits(hi) << 16;
 }
-
-KI v16w ldw16(const void *p) {
-    v16w v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-KI void stw16(void *p, v16w v) { memcpy(p, &v, sizeof v); }
 
 /* acc + hi(a) hi(b) + lo(a) lo(b) in every lane. */
 KI v16 dp2(v16 acc, v16w a, v16w b) {
@@ -207,16 +186,6 @@ void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *wv, int64_t ldw, 
 }
 
 /* ---- W x X: weight rows broadcast against X panels of pairs ---- */
-
-void wt_kern_pair_panel(const float *xb, int64_t kc, uint32_t *xp) {
-    for (int64_t pp = 0; pp < (kc + 1) / 2; pp++) {
-        const float *lo = xb + 2 * pp * WT_KERN_NR, *hi = lo + WT_KERN_NR;
-        for (int j = 0; j < WT_KERN_NR; j += 16) {
-            v16 h = 2 * pp + 1 < kc ? ld16(hi + j, WT_F32) : (v16){0};
-            stw16(xp + pp * WT_KERN_NR + j, pair16(ld16(lo + j, WT_F32), h));
-        }
-    }
-}
 
 /* c[r * ldc + 0..16 NV) += sum_p W(r, p) X(p, ..) over kp pairs of p, and
  * the odd last p when `odd`; W rows at w + r * ldw, NV vectors of columns;

@@ -80,6 +80,27 @@ KI void add_run(float *d, const float *s, int64_t n) {
 #endif
 }
 
+/* v rounded to bf16 (nearest even), in the high half of each lane; a NaN
+ * stays a quiet NaN instead of rounding into infinity. */
+KI v16w bf_hi(v16 v) {
+    v16w u = (v16w)v;
+    v16w r = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    v16w nan = (v16w)((u & 0x7FFFFFFFu) > 0x7F800000u);
+    return (r & ~nan) | ((u | 0x00400000u) & 0xFFFF0000u & nan);
+}
+
+/* Lanes of lo and hi rounded and paired (lo in the low halves): the
+ * operand of bf16 pair products (pair1 in cpu_kern_bf16.c for one lane). */
+KI v16w pair16(v16 lo, v16 hi) { return (bf_hi(lo) >> 16) | bf_hi(hi); }
+
+KI v16w ldw16(const void *p) {
+    v16w v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+KI void stw16(void *p, v16w v) { memcpy(p, &v, sizeof v); }
+
 KI v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
 /* a * b + c, fused where the target has it (ISO C mode turns off GCC's
