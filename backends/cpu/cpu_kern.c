@@ -307,15 +307,22 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
     }
 }
 
-/* ---- bcast: c[mr][32] += sum_p a(r, p) B(p, 0..31) ---- */
+/* ---- bcast: c[r * ldc + 0..31] += sum_p a(r, p) B(p, 0..31) ---- */
+
+/* The start of row r's sums: what c holds, or with `first` the bias (0
+ * without one). */
+KI v16 bc_init(int first, const float *c, const float *bias, int64_t bs, int r) {
+    return !first ? ld16(c, WT_F32) : splat(bias ? bias[r * bs] : 0.0f);
+}
 
 KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int64_t ars,
-                int64_t aps, const char *b, int64_t ldb, float *c) {
+                int64_t aps, const char *b, int64_t ldb, float *c, int64_t ldc, int first,
+                const float *bias, int64_t bs) {
     const size_t es = dt == WT_F32 ? 4 : 2;
     v16 c0[WT_KERN_MR], c1[WT_KERN_MR];
     for (int r = 0; r < mr; r++) {
-        c0[r] = ld16(c + r * WT_KERN_NR, WT_F32);
-        c1[r] = ld16(c + r * WT_KERN_NR + 16, WT_F32);
+        c0[r] = bc_init(first, c + r * ldc, bias, bs, r);
+        c1[r] = bc_init(first, c + r * ldc + 16, bias, bs, r);
     }
     for (int64_t p = 0; p < P; p++) {
         const char *bp = b + (size_t)p * (size_t)ldb * es;
@@ -328,19 +335,19 @@ KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int6
         }
     }
     for (int r = 0; r < mr; r++) {
-        st16(c + r * WT_KERN_NR, c0[r]);
-        st16(c + r * WT_KERN_NR + 16, c1[r]);
+        st16(c + r * ldc, c0[r]);
+        st16(c + r * ldc + 16, c1[r]);
     }
 }
 
 #define BC_DT(MR_)                                                                            \
     case MR_:                                                                                 \
         if (dt == WT_BF16)                                                                    \
-            bc_tile(MR_, WT_BF16, P, a, ars, aps, b, ldb, c);                                 \
+            bc_tile(MR_, WT_BF16, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);           \
         else if (dt == WT_F16)                                                                \
-            bc_tile(MR_, WT_F16, P, a, ars, aps, b, ldb, c);                                  \
+            bc_tile(MR_, WT_F16, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);            \
         else                                                                                  \
-            bc_tile(MR_, WT_F32, P, a, ars, aps, b, ldb, c);                                  \
+            bc_tile(MR_, WT_F32, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);            \
         break;
 
 /* Narrow tiles: c[mr][0..15] += sum_p a(r, p) B(p, 0..15) with f32 B, up to
@@ -348,24 +355,26 @@ KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int6
  * tile would spend half its multiply-adds on padding. */
 #define BC_NARROW_MR WT_KERN_NARROW_MR
 KI void bc_narrow(const int mr, int64_t P, const float *a, int64_t ars, int64_t aps,
-                  const float *b, int64_t ldb, float *c) {
+                  const float *b, int64_t ldb, float *c, int64_t ldc, int first,
+                  const float *bias, int64_t bs) {
     v16 c0[BC_NARROW_MR];
-    for (int r = 0; r < mr; r++) c0[r] = ld16(c + r * WT_KERN_NR, WT_F32);
+    for (int r = 0; r < mr; r++) c0[r] = bc_init(first, c + r * ldc, bias, bs, r);
     for (int64_t p = 0; p < P; p++) {
         v16 b0 = ld16(b + p * ldb, WT_F32);
         const float *ap = a + p * aps;
         for (int r = 0; r < mr; r++) c0[r] = fma16(splat(ap[r * ars]), b0, c0[r]);
     }
-    for (int r = 0; r < mr; r++) st16(c + r * WT_KERN_NR, c0[r]);
+    for (int r = 0; r < mr; r++) st16(c + r * ldc, c0[r]);
 }
 
 #define BCN(MR_)                                                                              \
     case MR_:                                                                                 \
-        bc_narrow(MR_, P, a, ars, aps, b, ldb, c);                                            \
+        bc_narrow(MR_, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);                      \
         break;
 
 static void bc_narrow_run(int mr, int64_t P, const float *a, int64_t ars, int64_t aps,
-                          const float *b, int64_t ldb, float *c) {
+                          const float *b, int64_t ldb, float *c, int64_t ldc, int first,
+                          const float *bias, int64_t bs) {
     switch (mr) {
         BCN(1) BCN(2) BCN(3) BCN(4) BCN(5) BCN(6) BCN(7) BCN(8) BCN(9) BCN(10) BCN(11) BCN(12)
     default: break;
@@ -373,7 +382,8 @@ static void bc_narrow_run(int mr, int64_t P, const float *a, int64_t ars, int64_
 }
 
 static void bc_run(int mr, wt_dtype dt, int64_t P, const float *a, int64_t ars, int64_t aps,
-                   const void *bv, int64_t ldb, float *c) {
+                   const void *bv, int64_t ldb, float *c, int64_t ldc, int first,
+                   const float *bias, int64_t bs) {
     const char *b = bv;
     switch (mr) {
         BC_DT(1)
@@ -406,10 +416,11 @@ static void half_rows(const void *w, wt_dtype wdt, int64_t r0, int mr, int64_t p
     }
 }
 
-/* ct[r][..] += sum_p W(r0 + r, p0 + p) xb[p][..] with the weights in f32
- * (half ones converted into ab first). */
+/* c[r * ldc + ..] += sum_p W(r0 + r, p0 + p) xb[p][..] with the weights in
+ * f32 (half ones converted into ab first); with `first` from the bias. */
 static void wx_tile(int mr, int narrow, const void *w, wt_dtype wdt, int64_t r0, int64_t p0,
-                    int64_t kc, int64_t wrs, int64_t wps, const float *xb, float *ab, float *ct) {
+                    int64_t kc, int64_t wrs, int64_t wps, const float *xb, float *ab, float *c,
+                    int64_t ldc, int first, const float *bias, int64_t bs) {
     const float *a = (const float *)w + r0 * wrs + p0 * wps;
     int64_t ars = wrs, aps = wps;
     if (wdt != WT_F32) {
@@ -419,9 +430,9 @@ static void wx_tile(int mr, int narrow, const void *w, wt_dtype wdt, int64_t r0,
         aps = 1;
     }
     if (narrow)
-        bc_narrow_run(mr, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+        bc_narrow_run(mr, kc, a, ars, aps, xb, WT_KERN_NR, c, ldc, first, bias, bs);
     else
-        bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, ct);
+        bc_run(mr, WT_F32, kc, a, ars, aps, xb, WT_KERN_NR, c, ldc, first, bias, bs);
 }
 
 /* wt_kern_wx; with pairs packed by ppack (bf16 weights) as bf16 products. */
@@ -443,17 +454,18 @@ static void wx_run(wt_kern_pack_pairs_fn ppack, int64_t R, int64_t P, int64_t n_
             else
                 pack(arg, p0, kc, n0, nn, xb);
             int narrow = nn <= 16, rt = narrow ? BC_NARROW_MR : WT_KERN_MR;
-            /* bf16 tiles of full width sum straight into out */
-            int direct = pairs && ons == 1 && nn == (narrow ? 16 : WT_KERN_NR);
+            /* tiles of full width sum straight into out */
+            int direct = ons == 1 && nn == (narrow ? 16 : WT_KERN_NR);
             for (int64_t r0 = 0; r0 < R; r0 += rt) {
                 int mr = R - r0 < rt ? (int)(R - r0) : rt;
                 const float *br = bias ? bias + r0 * bs : NULL;
                 float *o0 = out + r0 * ors + n0 * ons;
-                if (direct) {
+                if (direct && pairs)
                     wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
                                xp, o0, ors, p0 == 0, br, bs);
-                    continue;
-                }
+                else if (direct)
+                    wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, o0, ors, p0 == 0, br, bs);
+                if (direct) continue;
                 for (int r = 0; r < mr; r++) {
                     float *cr = ct + r * WT_KERN_NR;
                     if (p0 == 0) {
@@ -468,7 +480,8 @@ static void wx_run(wt_kern_pack_pairs_fn ppack, int64_t R, int64_t P, int64_t n_
                     wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
                                xp, ct, WT_KERN_NR, 0, NULL, 0);
                 else
-                    wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, ct);
+                    wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, ct, WT_KERN_NR, 0,
+                            NULL, 0);
                 for (int r = 0; r < mr; r++) {
                     float *o = o0 + r * ors;
                     const float *cr = ct + r * WT_KERN_NR;
@@ -605,7 +618,7 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
             int mr = M - m0 < WT_KERN_MR ? (int)(M - m0) : WT_KERN_MR;
             memset(ct, 0, sizeof ct);
             if (nj == WT_KERN_NR) {
-                bc_run(mr, bdt, P, a + m0 * ars, ars, aps, bj, ldb, ct);
+                bc_run(mr, bdt, P, a + m0 * ars, ars, aps, bj, ldb, ct, WT_KERN_NR, 0, NULL, 0);
             } else {
                 /* a partial panel would read past B: copy it, zero-padded */
                 for (int64_t p0 = 0; p0 < P; p0 += KC) {
@@ -616,7 +629,8 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
                             for (int j = 0; j < nj; j++) d[j] = elem(bj, bdt, (p0 + p) * ldb + j);
                             for (int j = nj; j < WT_KERN_NR; j++) d[j] = 0;
                         }
-                    bc_run(mr, WT_F32, kc, a + m0 * ars + p0 * aps, ars, aps, pb, WT_KERN_NR, ct);
+                    bc_run(mr, WT_F32, kc, a + m0 * ars + p0 * aps, ars, aps, pb, WT_KERN_NR, ct,
+                           WT_KERN_NR, 0, NULL, 0);
                 }
             }
             emit(arg, m0, mr, j0, nj, ct);
