@@ -82,8 +82,8 @@ static void stage_channel(const conv_job *j, const float *xr, int bf, int64_t t0
     for (int64_t p = 0; p < s; p++) {
         float *row = rows + p * j->rowlen;
         /* u in [lo, hi) reads input base + p + u*s inside [0, T) */
-        int64_t first = base + p, lo = first >= 0 ? 0 : ceil_div(-first, s);
-        int64_t hi = T - first > 0 ? ceil_div(T - first, s) : 0;
+        int64_t first = base + p, lo, hi;
+        valid_range(first, T, s, &lo, &hi);
         if (hi > j->rowlen) hi = j->rowlen;
         if (lo > hi) lo = hi;
         const float *src = xr + (first + lo * s) * sxt;

@@ -309,20 +309,14 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
 
 /* ---- bcast: c[r * ldc + 0..31] += sum_p a(r, p) B(p, 0..31) ---- */
 
-/* The start of row r's sums: what c holds, or with `first` the bias (0
- * without one). */
-KI v16 bc_init(int first, const float *c, const float *bias, int64_t bs, int r) {
-    return !first ? ld16(c, WT_F32) : splat(bias ? bias[r * bs] : 0.0f);
-}
-
 KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int64_t ars,
                 int64_t aps, const char *b, int64_t ldb, float *c, int64_t ldc, int first,
                 const float *bias, int64_t bs) {
     const size_t es = dt == WT_F32 ? 4 : 2;
     v16 c0[WT_KERN_MR], c1[WT_KERN_MR];
     for (int r = 0; r < mr; r++) {
-        c0[r] = bc_init(first, c + r * ldc, bias, bs, r);
-        c1[r] = bc_init(first, c + r * ldc + 16, bias, bs, r);
+        c0[r] = tile_init(first, c + r * ldc, bias, bs, r);
+        c1[r] = tile_init(first, c + r * ldc + 16, bias, bs, r);
     }
     for (int64_t p = 0; p < P; p++) {
         const char *bp = b + (size_t)p * (size_t)ldb * es;
@@ -358,7 +352,7 @@ KI void bc_narrow(const int mr, int64_t P, const float *a, int64_t ars, int64_t 
                   const float *b, int64_t ldb, float *c, int64_t ldc, int first,
                   const float *bias, int64_t bs) {
     v16 c0[BC_NARROW_MR];
-    for (int r = 0; r < mr; r++) c0[r] = bc_init(first, c + r * ldc, bias, bs, r);
+    for (int r = 0; r < mr; r++) c0[r] = tile_init(first, c + r * ldc, bias, bs, r);
     for (int64_t p = 0; p < P; p++) {
         v16 b0 = ld16(b + p * ldb, WT_F32);
         const float *ap = a + p * aps;
@@ -460,12 +454,15 @@ static void wx_run(wt_kern_pack_pairs_fn ppack, int64_t R, int64_t P, int64_t n_
                 int mr = R - r0 < rt ? (int)(R - r0) : rt;
                 const float *br = bias ? bias + r0 * bs : NULL;
                 float *o0 = out + r0 * ors + n0 * ons;
-                if (direct && pairs)
-                    wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs, wps,
-                               xp, o0, ors, p0 == 0, br, bs);
-                else if (direct)
-                    wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, o0, ors, p0 == 0, br, bs);
-                if (direct) continue;
+                if (direct) {
+                    if (pairs)
+                        wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs,
+                                   wps, xp, o0, ors, p0 == 0, br, bs);
+                    else
+                        wx_tile(mr, narrow, w, wdt, r0, p0, kc, wrs, wps, xb, ab, o0, ors, p0 == 0,
+                                br, bs);
+                    continue;
+                }
                 for (int r = 0; r < mr; r++) {
                     float *cr = ct + r * WT_KERN_NR;
                     if (p0 == 0) {

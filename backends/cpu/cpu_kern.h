@@ -76,10 +76,11 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
  * the loads of x against widening the weights, at the price of rounding
  * the activations. The convolutions take these (cpu_conv.c); the matrix
  * product keeps the exact forms above. wt_kern_wx_bf16 takes X's panels
- * as pairs (wt_kern_pack_pairs_fn); its helper wt_kern_bw adds W(r, p) X(p, j) for mr rows of W at w (element (r, p) at
- * w[r * wrs + p * wps]) into c[r * ldc + j] over 32 columns, or 16 when
- * narrow (up to WT_KERN_NARROW_MR rows); with `first` the sums start from
- * bias[r * bs] (0 without a bias) instead of what c holds. */
+ * as pairs (wt_kern_pack_pairs_fn); its helper wt_kern_bw adds W(r, p)
+ * X(p, j) for mr rows of W at w (element (r, p) at w[r * wrs + p * wps])
+ * into c[r * ldc + j] over 32 columns, or 16 when narrow (up to
+ * WT_KERN_NARROW_MR rows); with `first` the sums start from bias[r * bs]
+ * (0 without a bias) instead of what c holds. */
 void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *w, int64_t ldw, const float *x,
                       int64_t ldx, float *out, int64_t ors, int64_t oms, int acc);
 void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,

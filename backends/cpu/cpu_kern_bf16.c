@@ -196,7 +196,7 @@ KI void bw_tile(const int mr, const int NV, int64_t kp, int odd, const uint16_t 
     v16 acc[12][2];
     for (int r = 0; r < mr; r++)
         for (int v = 0; v < NV; v++)
-            acc[r][v] = !first ? ld16(c + r * ldc + 16 * v, WT_F32) : splat(bias ? bias[r * bs] : 0.0f);
+            acc[r][v] = tile_init(first, c + r * ldc + 16 * v, bias, bs, r);
     for (int64_t pp = 0; pp < kp + odd; pp++) {
         v16w b[2];
         for (int v = 0; v < NV; v++) b[v] = ldw16(xp + pp * WT_KERN_NR + 16 * v);

@@ -63,7 +63,6 @@ KI float elem(const void *p, wt_dtype dt, int64_t i) {
     return ((const float *)p)[i];
 }
 
-/* s in every lane ((v16){0} + s would add: -0.0 + 0 is +0). */
 /* d[i] += s[i] for i < n: whole vectors, then a masked one (AVX-512) or
  * single floats for the rest. */
 KI void add_run(float *d, const float *s, int64_t n) {
@@ -101,7 +100,14 @@ KI v16w ldw16(const void *p) {
 
 KI void stw16(void *p, v16w v) { memcpy(p, &v, sizeof v); }
 
+/* s in every lane ((v16){0} + s would add: -0.0 + 0 is +0). */
 KI v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+/* Where a register tile's row r starts summing: what c holds, or with
+ * `first` the bias (0 without one). */
+KI v16 tile_init(int first, const float *c, const float *bias, int64_t bs, int r) {
+    return !first ? ld16(c, WT_F32) : splat(bias ? bias[r * bs] : 0.0f);
+}
 
 /* a * b + c, fused where the target has it (ISO C mode turns off GCC's
  * automatic contraction). */
