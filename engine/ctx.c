@@ -31,7 +31,10 @@ wt_ctx *wt_ctx_new_arena(const wt_backend *be, size_t bytes, size_t max_tensors)
     ctx->is_arena = 1;
     ctx->capacity = align_up(bytes ? bytes : 1);
     ctx->max_descs = max_tensors ? max_tensors : 1;
-    ctx->arena = ctx->backend->alloc(ctx->capacity);
+    /* an arena is reserved once and reused by every step: memory read again
+     * and again, as weights are */
+    const wt_backend *b = ctx->backend;
+    ctx->arena = b->alloc_weights ? b->alloc_weights(ctx->capacity) : b->alloc(ctx->capacity);
     ctx->descs = calloc(ctx->max_descs, sizeof *ctx->descs);
     ctx->sys_allocs += 2;
     if (!ctx->arena || !ctx->descs) {

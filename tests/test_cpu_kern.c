@@ -1,8 +1,9 @@
 /* The register-blocked CPU kernels (backends/cpu/cpu_kern.c) through the
  * ops that use them: conv1d and conv_transpose1d with f32, bf16 and f16
  * weights on the shapes of streaming steps (1..4 output steps: the dot
- * path; longer: packed im2col panels; conv-transpose tiles full and ragged)
- * and linear layers with 1..64 rows. Every result is compared with a plain
+ * path; longer: packed im2col panels; conv-transpose tiles full and ragged),
+ * linear layers with 1..64 rows, and few rows against narrow n-contiguous
+ * matrices (attention's values). Every result is compared with a plain
  * double-precision loop written here over the same (converted) weights;
  * against bf16 weights a convolution's input is rounded to bf16 there too
  * (bf16 products, cpu_kern.h), a linear layer's is not. */
@@ -217,6 +218,51 @@ START_TEST(test_linear_kernels) {
 }
 END_TEST
 
+/* y = a b for H heads of a [H, M, P] against b [H, P, N] held in dt (an
+ * attention's probabilities against its value ring), checked against a
+ * double loop. */
+static void ab_case(wt_ctx *ctx, wt_test_rng *r, wt_dtype dt, int64_t H, int64_t M, int64_t P,
+                    int64_t N) {
+    int64_t sa[3] = {H, M, P}, sb[3] = {H, P, N};
+    wt_tensor *a = rand_t(ctx, r, WT_F32, 3, sa), *b = rand_t(ctx, r, dt, 3, sb);
+    wt_tensor *y = wt_matmul(ctx, a, b);
+    ck_assert_msg(y != NULL, "%s", wt_ctx_error(ctx));
+    const float *ap = a->data, *yp = y->data;
+    int bad = 0;
+    for (int64_t h = 0; h < H; h++)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                double s = 0, mag = 0;
+                for (int64_t p = 0; p < P; p++) {
+                    double v = ap[(h * M + m) * P + p] * wval(b, (h * P + p) * N + n);
+                    s += v;
+                    mag += fabs(v);
+                }
+                bad += !close_to(yp[(h * M + m) * N + n], s, mag);
+            }
+    ck_assert_msg(bad == 0, "matmul %s H%lld M%lld P%lld N%lld: %d wrong", wt_dtype_name(dt),
+                  (long long)H, (long long)M, (long long)P, (long long)N, bad);
+}
+
+/* One or two rows against at most 64 columns run wholly in registers
+ * (16..64 columns); 3 rows, 80 or ragged columns take the accumulator
+ * loop. */
+START_TEST(test_ab_kernels) {
+    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    wt_test_rng r;
+    wt_test_rng_seed(&r, 17);
+    static const int64_t cols[] = {16, 32, 48, 64, 80, 40};
+    for (int d = 0; d < 3; d++)
+        for (int64_t m = 1; m <= 3; m++)
+            for (size_t ci = 0; ci < sizeof cols / sizeof cols[0]; ci++) {
+                ab_case(ctx, &r, dts[d], 3, m, 250, cols[ci]);
+                ab_case(ctx, &r, dts[d], 1, m, 1, cols[ci]);
+                wt_ctx_reset(ctx);
+            }
+    wt_ctx_free(ctx);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("cpu_kern");
     TCase *tc = tcase_create("core");
@@ -224,6 +270,7 @@ int main(void) {
     tcase_add_test(tc, test_conv1d_kernels);
     tcase_add_test(tc, test_convtr_kernels);
     tcase_add_test(tc, test_linear_kernels);
+    tcase_add_test(tc, test_ab_kernels);
     suite_add_tcase(s, tc);
     return wt_test_run(s);
 }

@@ -30,6 +30,10 @@
  * against 18 one row at a time). */
 #define DOT_SHORT_ROW WT_KERN_SHORT_ROW
 #define DOT_SPREAD_RB 2
+/* f32 / f16 rows of at most this many bytes run dot_fold: Mimi's attention
+ * scores, 2 queries against a 250-slot ring of 64-float keys per head, 33 ->
+ * ? us a layer in cache. */
+#define DOT_FOLD_ROW 512
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
  * front-to-back stream, which the hardware prefetcher follows best once the
@@ -268,6 +272,63 @@ KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int6
                 out + r0 * ors, ors, 0, acc);
 }
 
+/* ---- very short rows: 16 / M rows at a time, folded together ---- */
+
+/* out(r, m) (+)= W(r, :) . X(m, :) for f32 / f16 rows of at most
+ * DOT_FOLD_ROW bytes (attention's keys: 64 floats a head). A horizontal
+ * sum per (row, column) cost more than the row's multiply-adds; here the
+ * 16 / M rows of a group keep one vector sum per column and fold16 reduces
+ * all 16 at once. Rows past the full groups run one at a time. */
+KI void dot_fold(const int M, const wt_dtype dt, int64_t R, int64_t P, const char *w,
+                 int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms,
+                 int acc) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    const int G = 16 / M;
+    const int64_t pv = P / 16 * 16;
+    int64_t r0 = 0;
+    for (; r0 + G <= R; r0 += G) {
+        v16 rs[16];
+        for (int i = 0; i < 16; i++) rs[i] = (v16){0};
+        const char *wg = w + (size_t)r0 * (size_t)ldw * es;
+        if (r0 + 5 * G <= R)
+            for (size_t l = 0; l < (size_t)G * (size_t)ldw * es; l += 64)
+                __builtin_prefetch(wg + (size_t)(4 * G) * (size_t)ldw * es + l);
+        for (int64_t p = 0; p < pv; p += 16) {
+            v16 xv[4];
+            for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p, WT_F32);
+#pragma GCC unroll 16
+            for (int i = 0; i < G; i++) {
+                v16 wv = ld16(wg + ((size_t)i * (size_t)ldw + (size_t)p) * es, dt);
+                for (int m = 0; m < M; m++) rs[i * M + m] = fma16(wv, xv[m], rs[i * M + m]);
+            }
+        }
+        float tot[16];
+        st16(tot, fold16(rs));
+        for (int i = 0; i < G; i++) {
+            const char *wr = w + (size_t)(r0 + i) * (size_t)ldw * es;
+            for (int m = 0; m < M; m++) {
+                float sum = tot[i * M + m];
+                for (int64_t q = pv; q < P; q++) sum += elem(wr, dt, q) * x[m * ldx + q];
+                float *o = out + (r0 + i) * ors + m * oms;
+                *o = acc ? *o + sum : sum;
+            }
+        }
+    }
+    if (r0 < R)
+        dot_all(1, 0, M, dt, R - r0, P, w + (size_t)r0 * (size_t)ldw * es, ldw, x, ldx,
+                out + r0 * ors, ors, oms, acc);
+}
+
+#define DOT_FOLD_CASE(M_)                                                                      \
+    case M_:                                                                                   \
+        if (wdt == WT_BF16)                                                                    \
+            dot_fold(M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                   \
+        else if (wdt == WT_F16)                                                                \
+            dot_fold(M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                    \
+        else                                                                                   \
+            dot_fold(M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);                    \
+        return;
+
 #define DOT_CASE(M_, RB_, SP_)                                                                 \
     case M_:                                                                                   \
         if (wdt == WT_BF16)                                                                    \
@@ -287,6 +348,15 @@ void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64
         else
             dot_stream1(WT_F32, R, P, w, ldw, x, out, ors, acc);
         return;
+    }
+    if (P * (int64_t)dt_size(wdt) <= DOT_FOLD_ROW) {
+        switch (M) {
+            DOT_FOLD_CASE(1)
+            DOT_FOLD_CASE(2)
+            DOT_FOLD_CASE(3)
+            DOT_FOLD_CASE(4)
+        default: break;
+        }
     }
     if (wdt != WT_BF16 && P * (int64_t)dt_size(wdt) <= DOT_SHORT_ROW) {
         switch (M) {
@@ -575,6 +645,57 @@ KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_
     }
 }
 
+/* ---- A x B for 1-2 rows of A against at most 64 columns of B ---- */
+
+/* The whole product in registers (at most 2 x 4 vectors) over all of P:
+ * B's rows are read once, front to back, with no accumulator traffic
+ * (attention's values: 250 slots x 64 per head against 2 queries, where
+ * ab_small's load-add-store of its accumulator per 8 rows of B dominated:
+ * ? -> ? us a layer in cache). Columns come in 1-4 vectors of 16. */
+KI void ab_regs(const int M, const wt_dtype dt, int nv, int64_t P, const float *a, int64_t ars,
+                int64_t aps, const char *b, int64_t ldb, float y[2][64]) {
+    const size_t es = dt == WT_F32 ? 4 : 2;
+    v16 acc[2][4];
+    for (int m = 0; m < M; m++)
+        for (int v = 0; v < 4; v++) acc[m][v] = (v16){0};
+    for (int64_t p = 0; p < P; p++) {
+        const char *br = b + (size_t)p * (size_t)ldb * es;
+        v16 av[2];
+        for (int m = 0; m < M; m++) av[m] = splat(a[m * ars + p * aps]);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            if (v >= nv) break;
+            v16 bv = ld16(br + (size_t)v * 16 * es, dt);
+            for (int m = 0; m < M; m++) acc[m][v] = fma16(av[m], bv, acc[m][v]);
+        }
+    }
+    for (int m = 0; m < M; m++)
+        for (int v = 0; v < nv; v++) st16(y[m] + v * 16, acc[m][v]);
+}
+
+static void ab_narrow(int M, wt_dtype bdt, int64_t P, int64_t j_lo, int64_t j_hi, const float *a,
+                      int64_t ars, int64_t aps, const void *b, int64_t ldb, wt_kern_emit_fn emit,
+                      void *arg) {
+    float y[2][64], ct[2 * WT_KERN_NR];
+    int nv = (int)((j_hi - j_lo) / 16);
+    const char *bj = (const char *)b + (size_t)j_lo * dt_size(bdt);
+    if (M == 1) {
+        if (bdt == WT_BF16) ab_regs(1, WT_BF16, nv, P, a, ars, aps, bj, ldb, y);
+        else if (bdt == WT_F16) ab_regs(1, WT_F16, nv, P, a, ars, aps, bj, ldb, y);
+        else ab_regs(1, WT_F32, nv, P, a, ars, aps, bj, ldb, y);
+    } else {
+        if (bdt == WT_BF16) ab_regs(2, WT_BF16, nv, P, a, ars, aps, bj, ldb, y);
+        else if (bdt == WT_F16) ab_regs(2, WT_F16, nv, P, a, ars, aps, bj, ldb, y);
+        else ab_regs(2, WT_F32, nv, P, a, ars, aps, bj, ldb, y);
+    }
+    for (int t0 = 0; t0 < nv * 16; t0 += WT_KERN_NR) {
+        int nj = nv * 16 - t0 < WT_KERN_NR ? nv * 16 - t0 : WT_KERN_NR;
+        for (int m = 0; m < M; m++)
+            memcpy(ct + m * WT_KERN_NR, y[m] + t0, sizeof(float) * (size_t)nj);
+        emit(arg, 0, M, j_lo + t0, nj, ct);
+    }
+}
+
 /* ab_small for M_ rows of A and B's dtype, then return. */
 #define AB_SMALL(M_)                                                                          \
     do {                                                                                      \
@@ -597,6 +718,10 @@ void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a
                 void *arg) {
     /* few rows of A (a streaming step): stream B's rows once, front to back;
      * up to 4 rows unrolled, more with the row count left to the loop */
+    if (M <= 2 && j_hi - j_lo <= 64 && (j_hi - j_lo) % 16 == 0) {
+        ab_narrow((int)M, bdt, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);
+        return;
+    }
     switch (M) {
         AB_CASE(1)
         AB_CASE(2)

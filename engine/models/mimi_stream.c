@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
+#include "engine/ctx_impl.h"
 #include "engine/models/mimi_impl.h"
 #include "wavetensor/graph.h"
 #include "wavetensor/ops.h"
@@ -154,6 +155,8 @@ static wt_status stream_init(mimi_stream *s, wt_mimi *m, int encoder, int batch,
                         batch, k, m->cfg.n_q);
     const wt_backend *be = m->be;
     s->sctx = wt_ctx_new_heap(be);
+    /* the state is read every step for the stream's whole life, as weights are */
+    if (s->sctx) wt_ctx_hold_weights_(s->sctx);
     s->mask_host = malloc(sizeof(float) * (size_t)batch);
     s->codes_host = malloc(sizeof(int64_t) * (size_t)batch * (size_t)k);
     s->out_host = malloc(encoder ? sizeof(int64_t) * (size_t)batch * (size_t)k

@@ -49,8 +49,9 @@ typedef struct wt_transformer_state {
     wt_tensor *cursor;   /* f32 [B, 1]: ring slot the next position is written to */
     wt_tensor *slot_pos; /* f32 [B*context + 1, 1]: position held by each ring slot
                             (+huge when empty); the last row takes masked writes */
-    wt_tensor *k[WT_TRANSFORMER_MAX_LAYERS]; /* per layer f32 [B*H*context + 1, hd]: rings
-                            in [B, H, ctx] order plus one row that takes masked writes */
+    wt_tensor *k[WT_TRANSFORMER_MAX_LAYERS]; /* per layer [B*H*context + 1, hd], f32 or the
+                            weights' f16 / bf16: rings in [B, H, ctx] order plus one
+                            row that takes masked writes */
     wt_tensor *v[WT_TRANSFORMER_MAX_LAYERS];
     /* constants built at setup */
     wt_tensor *ones;     /* f32 [B, 1, 1] (mask when the caller passes NULL) */
