@@ -27,7 +27,8 @@
 /* Depth of a wt_kern_wx panel (64 KiB of f32 on the stack). */
 #define WT_KERN_KC 512
 /* Weight rows of at most this many bytes are dotted two at a time, rows
- * spread half the matrix apart (cpu_kern.c says why). */
+ * spread half the matrix apart, and rows of at most 512 bytes sixteen
+ * (row, column) sums at a time (cpu_kern.c says why). */
 #define WT_KERN_SHORT_ROW 4096
 /* Rows of A up to which wt_kern_ab streams B once into an accumulator. */
 #define WT_KERN_AB_MMAX 16
@@ -62,7 +63,8 @@ void wt_kern_wx(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const void *w,
  * rows contiguous); each finished tile (rows m0.., columns j0..) is handed
  * to emit as tile[mi * WT_KERN_NR + ji] for mi < mr, ji < nj. Up to 16
  * rows of A stream B's rows once, front to back, into an accumulator on the
- * stack (the weights of a conv-transpose step); more run 6 x 32 tiles. */
+ * stack (the weights of a conv-transpose step), or for 1-2 rows against at
+ * most 64 columns into registers; more rows run 6 x 32 tiles. */
 typedef void (*wt_kern_emit_fn)(void *arg, int64_t m0, int mr, int64_t j0, int nj,
                                 const float *tile);
 void wt_kern_ab(int64_t M, int64_t P, int64_t j_lo, int64_t j_hi, const float *a, int64_t ars,
