@@ -33,7 +33,7 @@
 /* Rows of at most this many bytes (any dtype) run dot_fold: Mimi's
  * attention scores, 2 queries against a 250-slot ring of 64-float keys per
  * head, f32 ring in cache: 33 -> 20 us a layer. */
-#define DOT_FOLD_ROW 512
+#define DOT_FOLD_ROW 256
 /* f32 / f16 weights of at least this many bytes against one column of x
  * stream from memory, one row at a time: the whole matrix is then a single
  * front-to-back stream, which the hardware prefetcher follows best once the

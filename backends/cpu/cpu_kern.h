@@ -27,7 +27,7 @@
 /* Depth of a wt_kern_wx panel (64 KiB of f32 on the stack). */
 #define WT_KERN_KC 512
 /* Weight rows of at most this many bytes are dotted two at a time, rows
- * spread half the matrix apart, and rows of at most 512 bytes sixteen
+ * spread half the matrix apart, and rows of at most 256 bytes sixteen
  * (row, column) sums at a time (cpu_kern.c says why). */
 #define WT_KERN_SHORT_ROW 4096
 /* Rows of A up to which wt_kern_ab streams B once into an accumulator. */

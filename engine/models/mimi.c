@@ -145,7 +145,8 @@ typedef struct src {
     wt_ctx *host; /* random weights on a device: generated here, then uploaded */
     uint64_t rng;
     size_t *bytes; /* weight bytes of the part being loaded */
-    wt_dtype conv_dt; /* conv and transformer matrices; norms, biases, codebooks stay f32 */
+    wt_dtype conv_dt; /* conv and transformer matrices (and the codebooks' copy for
+                         distances); norms, biases, codebooks stay f32 */
 } src;
 
 typedef enum init_kind { INIT_FAN_IN, INIT_ONE, INIT_ZERO, INIT_SCALE, INIT_USAGE } init_kind;
@@ -292,6 +293,10 @@ static wt_status load_codebook(src *s, mimi_codebook *cb, const char *part, int 
     cb->e = wt_binary(s->ctx, WT_BINARY_DIV, sum, den);
     cb->norm2 = wt_reduce(s->ctx, WT_REDUCE_SUM, wt_unary(s->ctx, WT_UNARY_SQR, cb->e, 0), -1,
                           false);
+    /* an encoder step reads every codebook in use whole for the distances:
+     * with half weights that read is halved too (the vectors a code adds
+     * back, one row each, stay f32) */
+    cb->e_dot = s->conv_dt == WT_F32 ? cb->e : wt_to_dtype(s->ctx, cb->e, s->conv_dt);
     return wt_ctx_status(s->ctx);
 }
 
@@ -327,8 +332,8 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
     s->bytes = NULL;
     for (int k = 0; k < cfg->n_q; k++) {
         load_codebook(s, &m->cb[k], k == 0 ? "rvq_first" : "rvq_rest", k == 0 ? 0 : k - 1, cfg);
-        if (k < cfg->num_codebooks && m->cb[k].e && m->cb[k].norm2) {
-            size_t b = wt_nbytes(m->cb[k].e) + wt_nbytes(m->cb[k].norm2);
+        if (k < cfg->num_codebooks && m->cb[k].e_dot && m->cb[k].norm2) {
+            size_t b = wt_nbytes(m->cb[k].e_dot) + wt_nbytes(m->cb[k].norm2);
             m->enc_bytes += b;
             m->dec_bytes += b;
         }
@@ -547,7 +552,7 @@ wt_tensor *mimi_transformer(wt_ctx *ctx, const wt_transformer *t, wt_transformer
 
 /* Nearest codebook entry of each row of x [B, F, Dq]: argmin |e|^2 - 2 x.e. */
 static wt_tensor *nearest(wt_ctx *ctx, const wt_tensor *x, const mimi_codebook *cb) {
-    wt_tensor *d = wt_affine_(ctx, wt_linear(ctx, x, cb->e, NULL), -2.0f, 0.0f);
+    wt_tensor *d = wt_affine_(ctx, wt_linear(ctx, x, cb->e_dot, NULL), -2.0f, 0.0f);
     return wt_reduce(ctx, WT_REDUCE_ARGMIN, wt_add_(ctx, d, cb->norm2), -1, false);
 }
 

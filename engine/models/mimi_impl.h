@@ -18,7 +18,8 @@ typedef struct mimi_res {
 } mimi_res;
 
 typedef struct mimi_codebook {
-    wt_tensor *e;     /* f32 [bins, Dq] */
+    wt_tensor *e;     /* f32 [bins, Dq]: what a code stands for */
+    wt_tensor *e_dot; /* e in the model's matrix dtype, for the distances */
     wt_tensor *norm2; /* f32 [bins]: |e|^2 */
 } mimi_codebook;
 
