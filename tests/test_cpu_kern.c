@@ -89,6 +89,7 @@ START_TEST(test_conv1d_kernels) {
         conv_case(ctx, &r, dt, 1, 600, 10, 3, 1, 1, 0, 0, 1, 1, 1, 1);      /* 1x1, 3 outputs, long rows */
         conv_case(ctx, &r, dt, 1, 16, 16, 3, 3, 1, 1, 1, 1, 2, 1, 1);       /* groups */
         conv_case(ctx, &r, dt, 1, 1100, 8, 7, 4, 1, 0, 0, 1, 1, 0, 1);      /* im2col in chunks */
+        conv_case(ctx, &r, dt, 1, 300, 37, 17, 10, 5, 0, 0, 1, 1, 1, 1);    /* 2 outputs, rows of 3000 */
         /* longer outputs: packed panels, ragged last panel, padding */
         conv_case(ctx, &r, dt, 1, 12, 14, 77, 7, 1, 6, 0, 1, 1, 1, 1);
         conv_case(ctx, &r, dt, 2, 10, 8, 101, 8, 4, 3, 2, 1, 1, 1, 1);

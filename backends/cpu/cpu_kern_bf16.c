@@ -20,6 +20,13 @@
 
 typedef uint16_t v32h __attribute__((vector_size(64)));
 
+/* Rows of at most this many bytes run as spread pairs: x, rounded, then
+ * takes at most 8 KiB a column and stays in L1 beside the two streams.
+ * Twice the cut of the f32 dot (WT_KERN_SHORT_ROW): Demucs' deepest
+ * encoder conv (768 rows of 3072, one column, cold) 210 -> 147 us, Mimi's
+ * 1024 x 3584 and 512 x 3072 few-step convs 410 -> 292 and 177 -> 122 us.
+ * Rows of 8192 (Mimi's downsampling) ran 836 -> 1100 us as pairs. */
+#define BD_SHORT_ROW 8192
 /* x elements rounded to bf16 per chunk of a dot product (16 KiB a column). */
 #define BD_XCH 8192
 /* Accumulator of the conv-transpose products (32 KiB, as in cpu_kern.c). */
@@ -160,13 +167,13 @@ KI void bd_all(const int RB, const int spread, const int U, const int M, int64_t
         bd_all(RB_, SP_, U_, M_, R, P, w, ldw, x, ldx, out, ors, oms, acc);                   \
         break;
 
-/* Rows of at most WT_KERN_SHORT_ROW bytes run as spread pairs (each row one
+/* Rows of at most BD_SHORT_ROW bytes run as spread pairs (each row one
  * long stream, as for f32); longer rows 8 adjacent rows for one or two
  * columns, 4 spread rows for three or four (8 would need 32 sums). */
 void wt_kern_dot_bf16(int64_t R, int M, int64_t P, const void *wv, int64_t ldw, const float *x,
                       int64_t ldx, float *out, int64_t ors, int64_t oms, int acc) {
     const uint16_t *w = wv;
-    if (P * 2 <= WT_KERN_SHORT_ROW) {
+    if (P * 2 <= BD_SHORT_ROW) {
         switch (M) {
             BD_CASE(1, 2, 1, 2)
             BD_CASE(2, 2, 1, 2)
