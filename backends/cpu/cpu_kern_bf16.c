@@ -35,6 +35,12 @@ typedef uint16_t v32h __attribute__((vector_size(64)));
  * group when more than WT_KERN_AB_MMAX rows share B. */
 #define BA_MR 8
 #define BA_SG 16
+/* B's rows of at most this many elements ask, as each 32 columns pass,
+ * for the same columns of the next 8 rows: 8 streams of a few KiB each
+ * were too short for the hardware prefetcher (Mimi's 512 x 3072 step
+ * conv-transpose 480 -> 390 us, Demucs' 384 x 1536 100 -> 85 us); rows
+ * of 8192 ran slower with it (840 -> 900 us). */
+#define BA_PF_ROW 4096
 /* Pairs of B's rows per packed panel of A in the tiles (16 KiB). */
 #define BA_KP 256
 
@@ -282,6 +288,10 @@ KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][
         v16w lo[4], hi[4];
         for (int q = 0; q < QP; q++) {
             const uint16_t *r = b + (size_t)(2 * q) * (size_t)ldb + (size_t)j;
+            if (QP == 4 && ldb <= BA_PF_ROW) {
+                __builtin_prefetch(r + (size_t)(2 * QP) * (size_t)ldb);
+                __builtin_prefetch(r + (size_t)(2 * QP + 1) * (size_t)ldb);
+            }
             unpack2(ld_row(r, nj), last ? (v32h){0} : ld_row(r + ldb, nj), &lo[q], &hi[q]);
         }
         for (int m = 0; m < M; m++) {
