@@ -47,6 +47,7 @@ struct wt_demucs_stream {
     int64_t enc_len[WT_DEMUCS_MAX_DEPTH];  /* L_i */
     int64_t enc_drop[WT_DEMUCS_MAX_DEPTH]; /* outputs of layer i per step */
     bool first;      /* no conv state yet (start, or after flush) */
+    bool whole_extra; /* all of the look-ahead output (planning, taps), not just what is read */
     bool lstm_fresh; /* zero LSTM state */
 
     float variance;
@@ -99,18 +100,52 @@ static wt_tensor *encode(wt_demucs_stream *s, wt_ctx *ctx, const wt_tensor *x,
     return (wt_tensor *)x;
 }
 
+/* Samples of the look-ahead output that the emitted ones depend on, given
+ * the final output's length olen: each halving of the output resampler
+ * reads 2 * zeros - 1 samples past twice its last output, and the window
+ * [resample_out, out, extra] is read no further. The reference computes
+ * all of extra (1364 samples for dns48, of which 330 are read). */
+static int64_t extra_read(const wt_demucs_stream *s, int64_t olen) {
+    const wt_demucs_stream_info *in = &s->info;
+    int up = s->m->cfg.resample;
+    int64_t last = in->resample_buffer / up + in->stride - 1;
+    for (int r = up; r > 1; r /= 2) last = 2 * last + 2 * WT_DEMUCS_SINC_ZEROS - 1;
+    return last + 1 - in->resample_buffer - olen;
+}
+
+/* keep[j]: input steps of the look-ahead that decoder j (>= 1) needs so that
+ * the samples read in the end come out exact. Output sample o of a
+ * conv-transpose reads inputs up to o / S; at least 2 inputs keep its
+ * output S samples long for the overlap-add. */
+static void extra_keep(const wt_demucs_stream *s, int64_t xl, int64_t keep[WT_DEMUCS_MAX_DEPTH]) {
+    const wt_demucs_config *c = &s->m->cfg;
+    int64_t S = c->stride, K = c->kernel_size;
+    for (int j = 0; j < c->depth; j++) xl = (xl - 1) * S + K - S;
+    int64_t n = extra_read(s, xl);
+    for (int j = c->depth - 1; j >= 1; j--) {
+        keep[j] = n > 0 ? (n - 1) / S + 1 : 1;
+        if (keep[j] < 2) keep[j] = 2;
+        n = keep[j];
+    }
+}
+
 /* Decoders with overlap-add tails; returns the final output and, in *extra,
- * the look-ahead output computed without the next frame. */
+ * the look-ahead output computed without the next frame (only as much of it
+ * as the output resampler reads, unless whole_extra). */
 static wt_tensor *decode(wt_demucs_stream *s, wt_ctx *ctx, wt_tensor *x,
                          const wt_tensor **skips, wt_tensor **extra_out) {
     const wt_demucs *m = s->m;
     const wt_demucs_config *c = &m->cfg;
     int64_t S = c->stride;
     wt_tensor *extra = NULL;
+    int64_t keep[WT_DEMUCS_MAX_DEPTH];
+    if (x) extra_keep(s, x->shape[2], keep);
     for (int j = 0; j < c->depth; j++) {
         const wt_demucs_dec *d = &m->dec[j];
         const wt_tensor *skip = skips[c->depth - 1 - j];
         if (!x || !skip) return NULL;
+        if (extra && !s->whole_extra && extra->shape[2] > keep[j])
+            extra = wt_narrow(ctx, extra, -1, 0, keep[j]);
         int64_t xl = x->shape[2];
         if (skip->shape[2] < xl + (extra ? extra->shape[2] : 0)) {
             wt_ctx_fail(ctx, WT_ERR_INVALID, "demucs stream: skip %d too short", j);
@@ -236,7 +271,8 @@ static wt_status step(wt_demucs_stream *s) {
     if (st != WT_OK) return st;
     /* The first step (after a start or a flush) computes every encoder
      * output and starts from zero state: another path, run eagerly. A tap
-     * must be called, so it forces eager steps too. */
+     * must be called, so it forces eager steps too, and sees all of extra. */
+    s->whole_extra = s->tap != NULL;
     if (s->first || s->tap) st = network(s, s->step);
     else st = wt_step_graph_run(s->graph, graph_step, s);
     s->first = false;
@@ -446,6 +482,7 @@ wt_demucs_stream *wt_demucs_stream_new(wt_demucs *m, float dry, int num_frames) 
     if (!plan) goto fail;
     wt_demucs_stream_reset(s);
     if (wt_ctx_status(s->state_ctx) != WT_OK) goto fail;
+    s->whole_extra = true; /* the larger step: a tap asks for it */
     for (int k = 0; k < 2; k++) {
         s->first = k == 0;
         s->lstm_fresh = k == 0;
