@@ -1,7 +1,8 @@
 /* Causal Demucs against the reference's golden outputs
  * (../shared/golden/demucs): offline forward with every intermediate,
  * DemucsStreamer runs (stride chunks, ragged chunks, dry mix, no
- * normalization, flush), zero allocations per streaming step, bad input,
+ * normalization, flush), the trimmed look-ahead against the whole one for
+ * every resampling factor, zero allocations per streaming step, bad input,
  * and the `wavetensor denoise` command end to end. */
 #define _POSIX_C_SOURCE 200809L
 
@@ -293,6 +294,57 @@ START_TEST(test_stream_any_chunks) {
     free(c);
     free(ref);
     demucs_golden_close(&g);
+}
+END_TEST
+
+static void ignore_tap(void *user, const char *name, const wt_tensor *t) {
+    (void)user;
+    (void)name;
+    (void)t;
+}
+
+/* The streamer computes only the look-ahead samples its output resampler
+ * reads; a tap makes it compute all of them, as the reference does. Both
+ * must emit the same samples (to rounding) for every resampling factor and
+ * frame count (the golden cases all resample by 4 with one frame), here
+ * with random weights at depth 5, where the trimming cuts each decoder's
+ * look-ahead to a quarter. Keeping 2 steps too few shows as 4e-8 of rms
+ * (one step too few touches only the sinc's last taps, below rounding). */
+START_TEST(test_stream_trimmed_lookahead) {
+    static const int ups[3] = {1, 2, 4};
+    wt_demucs_config cfg;
+    wt_demucs_config_default(&cfg);
+    cfg.hidden = 4;
+    cfg.depth = 5;
+    cfg.kernel_size = 8;
+    cfg.stride = 4;
+    cfg.resample = ups[_i % 3];
+    int frames = 1 + _i / 3;
+    wt_demucs *m = wt_demucs_new_random(&cfg, 7, WT_F32);
+    ck_assert_msg(m != NULL, "%s", wt_last_error());
+    int64_t T = 16000;
+    float *x = malloc(sizeof(float) * (size_t)T), *y[2];
+    wt_test_rng r;
+    wt_test_rng_seed(&r, 3);
+    for (int64_t i = 0; i < T; i++) x[i] = 0.1f * wt_test_uniform(&r, -1.0f, 1.0f);
+    int64_t got[2];
+    for (int k = 0; k < 2; k++) {
+        wt_demucs_stream *s = wt_demucs_stream_new(m, 0.0f, frames);
+        ck_assert_msg(s != NULL, "%s", wt_last_error());
+        if (k) wt_demucs_stream_set_tap(s, ignore_tap, NULL);
+        y[k] = calloc((size_t)T + 4096, sizeof(float));
+        ck_assert(wt_demucs_stream_feed(s, x, T, y[k], T + 4096, &got[k]) == WT_OK);
+        wt_demucs_stream_free(s);
+    }
+    ck_assert_int_eq(got[0], got[1]);
+    ck_assert_int_gt(got[0], 0);
+    double err = wt_test_max_abs_diff(y[0], y[1], got[0]), rms = wt_test_rms(y[1], got[0]);
+    ck_assert_msg(rms > 0 && err <= 1e-6 * rms, "resample %d, %d frames: max|err| %.3g, rms %.3g",
+                  cfg.resample, frames, err, rms);
+    free(x);
+    free(y[0]);
+    free(y[1]);
+    wt_demucs_free(m);
 }
 END_TEST
 
@@ -652,6 +704,7 @@ int main(void) {
     tcase_add_loop_test(tc, test_stream_dry, 0, WT_TEST_DEMUCS_N_CASES);
     tcase_add_loop_test(tc, test_stream_nonorm, 0, WT_TEST_DEMUCS_N_CASES);
     tcase_add_test(tc, test_stream_any_chunks);
+    tcase_add_loop_test(tc, test_stream_trimmed_lookahead, 0, 6);
     tcase_add_loop_test(tc, test_half_weights, 0, 2 * WT_TEST_DEMUCS_N_CASES);
     tcase_add_loop_test(tc, test_stream_zero_alloc, 0, 2);
     tcase_add_test(tc, test_bad_weights_and_config);
