@@ -316,8 +316,6 @@ START_TEST(test_stream_trimmed_lookahead) {
     wt_demucs_config_default(&cfg);
     cfg.hidden = 4;
     cfg.depth = 5;
-    cfg.kernel_size = 8;
-    cfg.stride = 4;
     cfg.resample = ups[_i % 3];
     int frames = 1 + _i / 3;
     wt_demucs *m = wt_demucs_new_random(&cfg, 7, WT_F32);
