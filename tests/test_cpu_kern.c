@@ -163,6 +163,7 @@ START_TEST(test_convtr_kernels) {
         convtr_case(ctx, &r, dt, 2, 16, 8, 40, 8, 4, 2, 1, 1, 1);   /* many inputs, padding */
         convtr_case(ctx, &r, dt, 1, 20, 10, 13, 3, 1, 1, 0, 2, 1);  /* groups, stride 1 */
         convtr_case(ctx, &r, dt, 1, 600, 3, 5, 4, 2, 0, 0, 1, 1);   /* deep, narrow edge panel */
+        convtr_case(ctx, &r, dt, 1, 131, 24, 1, 8, 4, 0, 0, 1, 1);  /* one step: B's halves / quarters */
         convtr_case(ctx, &r, dt, 1, 8, 8, 9, 4, 2, 0, 0, 8, 1);     /* depthwise: direct loop */
         convtr_case(ctx, &r, dt, 1, 33, 20, 50, 5, 3, 0, 0, 1, 1);  /* odd depth, tiles, tail */
     }

@@ -594,6 +594,10 @@ void wt_kern_wx_bf16(int64_t R, int64_t P, int64_t n_lo, int64_t n_hi, const voi
  * f32 1.37 -> 0.89 ms, bf16 0.98 -> 0.88 (in cache the tiles win, 0.68
  * against 0.80, but a streaming step finds its weights cold). */
 #define AB_MMAX WT_KERN_AB_MMAX
+/* Rows of B from which one row of A reads B as four long streams, one per
+ * quarter, rather than AB_Q adjacent rows at a time: Demucs' deepest
+ * decoder step (768 x 3072, f32) 400 -> 340 us; eighths ran slower. */
+#define AB_SPREAD_MIN 64
 
 /* y[m * jc + j] += sum_{q<Q} a(m, p+q) B(p+q, j0 + j): Q rows of B (each
  * read once, front to back) against the accumulator rows in L1/L2. */
@@ -629,6 +633,16 @@ KI void ab_small(const int M, const wt_dtype dt, int64_t P, int64_t j_lo, int64_
         const char *b = (const char *)bv + (size_t)j0 * es;
         int64_t p = 0;
         float av[AB_Q][AB_MMAX];
+        if (M == 1 && P >= AB_SPREAD_MIN) {
+            /* one row of A: B's four quarters side by side, four long
+             * streams (row p of each quarter per update) */
+            int64_t h = P / 4;
+            for (; p < h; p++) {
+                for (int q = 0; q < 4; q++) av[q][0] = a[(p + q * h) * aps];
+                ab_rows(1, 4, dt, av, b + (size_t)p * (size_t)ldb * es, h * ldb, jc, y);
+            }
+            p = 4 * h;
+        }
         for (; p + AB_Q <= P; p += AB_Q) {
             for (int q = 0; q < AB_Q; q++)
                 for (int m = 0; m < M; m++) av[q][m] = a[m * ars + (p + q) * aps];

@@ -41,6 +41,9 @@ typedef uint16_t v32h __attribute__((vector_size(64)));
  * conv-transpose 480 -> 390 us, Demucs' 384 x 1536 100 -> 85 us); rows
  * of 8192 ran slower with it (840 -> 900 us). */
 #define BA_PF_ROW 4096
+/* Rows of B from which one row of A pairs B's row p with row p + P/2
+ * rather than p + 1 (see ba_acc). */
+#define BA_SPREAD_MIN 64
 /* Pairs of B's rows per packed panel of A in the tiles (16 KiB). */
 #define BA_KP 256
 
@@ -282,17 +285,18 @@ KI v32h ld_row(const uint16_t *p, int nj) {
  * multiple of 32, so the last block's padding lanes stay in y's row);
  * `last` makes the one pair B's last row with a zero row. */
 KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][WT_KERN_AB_MMAX],
-                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
+                const uint16_t *b, int64_t ldb, int64_t d1, int64_t dq, int64_t jc, float *y,
+                int64_t ldy) {
     for (int64_t j = 0; j < jc; j += 32) {
         int nj = jc - j < 32 ? (int)(jc - j) : 32;
         v16w lo[4], hi[4];
         for (int q = 0; q < QP; q++) {
-            const uint16_t *r = b + (size_t)(2 * q) * (size_t)ldb + (size_t)j;
-            if (QP == 4 && ldb <= BA_PF_ROW) {
+            const uint16_t *r = b + (size_t)(dq * q) * (size_t)ldb + (size_t)j;
+            if (QP == 4 && d1 == 1 && ldb <= BA_PF_ROW) {
                 __builtin_prefetch(r + (size_t)(2 * QP) * (size_t)ldb);
                 __builtin_prefetch(r + (size_t)(2 * QP + 1) * (size_t)ldb);
             }
-            unpack2(ld_row(r, nj), last ? (v32h){0} : ld_row(r + ldb, nj), &lo[q], &hi[q]);
+            unpack2(ld_row(r, nj), last ? (v32h){0} : ld_row(r + d1 * ldb, nj), &lo[q], &hi[q]);
         }
         for (int m = 0; m < M; m++) {
             v16 yl = ld16(y + m * ldy + j, WT_F32), yh = ld16(y + m * ldy + j + 16, WT_F32);
@@ -308,11 +312,24 @@ KI void ba_rows(const int M, const int QP, const int last, const uint32_t ap[4][
 }
 
 /* y += A B(:, 0..jc) for M rows of A, four pairs of B's rows per pass over
- * y: B streamed once, front to back. */
+ * y: B streamed once, front to back. One row of A (a conv-transpose over a
+ * single step) pairs row p with row p + P/2 instead, one pair per pass: B
+ * is then two long streams, where 8 rows of a few KiB at a time were 8
+ * short ones (Demucs' deepest decoder, 768 x 3072: 240 -> 175 us); with
+ * more rows of A the extra passes over y cost more than that saves. */
 KI void ba_acc(const int M, int64_t P, const float *a, int64_t ars, int64_t aps,
                const uint16_t *b, int64_t ldb, int64_t jc, float *y, int64_t ldy) {
     uint32_t ap[4][WT_KERN_AB_MMAX];
     int64_t p = 0;
+    if (M == 1 && P >= BA_SPREAD_MIN) {
+        /* one row of A: B's top and bottom halves paired, two long streams */
+        int64_t h = P / 2;
+        for (; p < h; p++) {
+            ap[0][0] = pair1(a[p * aps], a[(p + h) * aps]);
+            ba_rows(1, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, h, 0, jc, y, ldy);
+        }
+        p = 2 * h;
+    }
     for (; p + 2 <= P;) {
         int qp = P - p >= 8 ? 4 : 1;
         for (int q = 0; q < qp; q++)
@@ -321,14 +338,14 @@ KI void ba_acc(const int M, int64_t P, const float *a, int64_t ars, int64_t aps,
                 ap[q][m] = pair1(am[0], am[aps]);
             }
         if (qp == 4)
-            ba_rows(M, 4, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
+            ba_rows(M, 4, 0, ap, b + (size_t)p * (size_t)ldb, ldb, 1, 2, jc, y, ldy);
         else
-            ba_rows(M, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
+            ba_rows(M, 1, 0, ap, b + (size_t)p * (size_t)ldb, ldb, 1, 2, jc, y, ldy);
         p += 2 * qp;
     }
     if (p < P) {
         for (int m = 0; m < M; m++) ap[0][m] = pair1(a[m * ars + p * aps], 0.0f);
-        ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, jc, y, ldy);
+        ba_rows(M, 1, 1, ap, b + (size_t)p * (size_t)ldb, ldb, 1, 2, jc, y, ldy);
     }
 }
 
