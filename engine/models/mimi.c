@@ -498,12 +498,14 @@ static wt_tensor *elu(wt_ctx *ctx, const wt_tensor *x) {
     return wt_unary(ctx, WT_UNARY_ELU, x, 1.0f);
 }
 
-/* x + conv1x1(ELU(conv_k(ELU(x)))) */
+/* x + conv1x1(ELU(conv_k(ELU(x)))); the inner ELU and the sum overwrite
+ * the conv outputs they consume (x itself is still the skip). */
 static wt_tensor *res_block(wt_ctx *ctx, const mimi_res *r, wt_sconv_state *st, const wt_tensor *x,
                             const wt_tensor *mask) {
     wt_tensor *h = mimi_conv(ctx, &r->c1, st ? &st[0] : NULL, elu(ctx, x), mask);
-    h = mimi_conv(ctx, &r->c2, st ? &st[1] : NULL, elu(ctx, h), mask);
-    return wt_add(ctx, x, h);
+    h = mimi_conv(ctx, &r->c2, st ? &st[1] : NULL, h ? wt_unary_(ctx, WT_UNARY_ELU, h, 1.0f) : NULL,
+                  mask);
+    return h ? wt_add_(ctx, h, x) : NULL;
 }
 
 #define ST(p) (ss ? (p) : NULL)
