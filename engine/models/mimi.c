@@ -498,13 +498,17 @@ static wt_tensor *elu(wt_ctx *ctx, const wt_tensor *x) {
     return wt_unary(ctx, WT_UNARY_ELU, x, 1.0f);
 }
 
+/* In place, for a layer output nothing else reads. */
+static wt_tensor *elu_(wt_ctx *ctx, wt_tensor *x) {
+    return x ? wt_unary_(ctx, WT_UNARY_ELU, x, 1.0f) : NULL;
+}
+
 /* x + conv1x1(ELU(conv_k(ELU(x)))); the inner ELU and the sum overwrite
  * the conv outputs they consume (x itself is still the skip). */
 static wt_tensor *res_block(wt_ctx *ctx, const mimi_res *r, wt_sconv_state *st, const wt_tensor *x,
                             const wt_tensor *mask) {
     wt_tensor *h = mimi_conv(ctx, &r->c1, st ? &st[0] : NULL, elu(ctx, x), mask);
-    h = mimi_conv(ctx, &r->c2, st ? &st[1] : NULL, h ? wt_unary_(ctx, WT_UNARY_ELU, h, 1.0f) : NULL,
-                  mask);
+    h = mimi_conv(ctx, &r->c2, st ? &st[1] : NULL, elu_(ctx, h), mask);
     return h ? wt_add_(ctx, h, x) : NULL;
 }
 
@@ -517,29 +521,29 @@ static wt_tensor *res_block(wt_ctx *ctx, const mimi_res *r, wt_sconv_state *st, 
 #define LAYER(expr) (ss ? (expr) : wt_ctx_release_(ctx, mark, (expr)))
 
 wt_tensor *mimi_seanet_encode(wt_ctx *ctx, const wt_mimi *m, mimi_stream_state *ss,
-                              const wt_tensor *x, const wt_tensor *mask) {
+                              const wt_tensor *in, const wt_tensor *mask) {
     int nres = m->cfg.n_residual_layers;
     wt_ctx_mark mark = wt_ctx_mark_(ctx);
-    x = LAYER(mimi_conv(ctx, &m->enc_in, ST(&ss->enc_in), x, mask));
+    wt_tensor *x = LAYER(mimi_conv(ctx, &m->enc_in, ST(&ss->enc_in), in, mask));
     for (int i = 0; i < WT_MIMI_STAGES; i++) {
         for (int j = 0; j < nres; j++)
             x = LAYER(res_block(ctx, &m->enc_res[i][j], ST(ss->enc_res[i][j]), x, mask));
-        x = LAYER(mimi_conv(ctx, &m->enc_down[i], ST(&ss->enc_down[i]), elu(ctx, x), mask));
+        x = LAYER(mimi_conv(ctx, &m->enc_down[i], ST(&ss->enc_down[i]), elu_(ctx, x), mask));
     }
-    return LAYER(mimi_conv(ctx, &m->enc_out, ST(&ss->enc_out), elu(ctx, x), mask));
+    return LAYER(mimi_conv(ctx, &m->enc_out, ST(&ss->enc_out), elu_(ctx, x), mask));
 }
 
 wt_tensor *mimi_seanet_decode(wt_ctx *ctx, const wt_mimi *m, mimi_stream_state *ss,
-                              const wt_tensor *x, const wt_tensor *mask) {
+                              const wt_tensor *in, const wt_tensor *mask) {
     int nres = m->cfg.n_residual_layers;
     wt_ctx_mark mark = wt_ctx_mark_(ctx);
-    x = LAYER(mimi_conv(ctx, &m->dec_in, ST(&ss->dec_in), x, mask));
+    wt_tensor *x = LAYER(mimi_conv(ctx, &m->dec_in, ST(&ss->dec_in), in, mask));
     for (int i = 0; i < WT_MIMI_STAGES; i++) {
-        x = LAYER(mimi_convtr(ctx, &m->dec_up[i], ST(&ss->dec_up[i]), elu(ctx, x), mask));
+        x = LAYER(mimi_convtr(ctx, &m->dec_up[i], ST(&ss->dec_up[i]), elu_(ctx, x), mask));
         for (int j = 0; j < nres; j++)
             x = LAYER(res_block(ctx, &m->dec_res[i][j], ST(ss->dec_res[i][j]), x, mask));
     }
-    return LAYER(mimi_conv(ctx, &m->dec_out, ST(&ss->dec_out), elu(ctx, x), mask));
+    return LAYER(mimi_conv(ctx, &m->dec_out, ST(&ss->dec_out), elu_(ctx, x), mask));
 }
 
 #undef LAYER
