@@ -21,9 +21,10 @@ struct wt_backend {
 
     /* memory */
     void *(*alloc)(size_t bytes);   /* 64-byte aligned; NULL on failure */
-    /* Optional (NULL: alloc): memory a model reads again and again for its
-     * whole life, its weights (wt_ctx_hold_weights_), where the host places
-     * it for streaming reads; freed by `free` like the rest. */
+    /* Optional (NULL: alloc): memory read again and again for a long life:
+     * a model's weights and a stream's state (wt_ctx_hold_weights_), a
+     * step's arena; the host places it for streaming reads (huge pages);
+     * freed by `free` like the rest. */
     void *(*alloc_weights)(size_t bytes);
     void (*free)(void *p);
     /* host <-> backend memory copies (memcpy for the CPU) */
