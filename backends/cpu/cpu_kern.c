@@ -279,8 +279,9 @@ KI void dot_stream1(const wt_dtype dt, int64_t R, int64_t P, const char *w, int6
  * cost more than the row's multiply-adds; here the 16 / M rows of a group
  * keep one vector sum per column and fold16 reduces all 16 at once. Each
  * group asks for the group four ahead: the rows are short, so the hardware
- * prefetcher alone ran behind (Mimi's rings in a step: 32 -> 24 us a layer).
- * Rows past the full groups run one at a time. */
+ * prefetcher alone ran behind (Mimi's rings in a step: 32 -> 24 us a layer);
+ * past the last rows too (a prefetch never faults), where a ring's next
+ * head lies (24 -> 21 us). Rows past the full groups run one at a time. */
 KI void dot_fold(const int M, const wt_dtype dt, int64_t R, int64_t P, const char *w,
                  int64_t ldw, const float *x, int64_t ldx, float *out, int64_t ors, int64_t oms,
                  int acc) {
@@ -292,9 +293,8 @@ KI void dot_fold(const int M, const wt_dtype dt, int64_t R, int64_t P, const cha
         v16 rs[16];
         for (int i = 0; i < 16; i++) rs[i] = (v16){0};
         const char *wg = w + (size_t)r0 * (size_t)ldw * es;
-        if (r0 + 5 * G <= R)
-            for (size_t l = 0; l < (size_t)G * (size_t)ldw * es; l += 64)
-                __builtin_prefetch(wg + (size_t)(4 * G) * (size_t)ldw * es + l);
+        for (size_t l = 0; l < (size_t)G * (size_t)ldw * es; l += 64)
+            __builtin_prefetch(wg + (size_t)(4 * G) * (size_t)ldw * es + l);
         for (int64_t p = 0; p < pv; p += 16) {
             v16 xv[4];
             for (int m = 0; m < M; m++) xv[m] = ld16(x + m * ldx + p, WT_F32);
