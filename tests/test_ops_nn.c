@@ -152,10 +152,12 @@ START_TEST(test_rms_layer_norm) {
     wt_tensor *w = wt_tensor_new1(ctx, WT_F32, c), *b = wt_tensor_new1(ctx, WT_F32, c);
     wt_test_fill_uniform(w, &rng, 0.5f, 1.5f);
     wt_test_fill_uniform(b, &rng, -1, 1);
-    for (int variant = 0; variant < 2; variant++) {
-        const wt_tensor *wv = variant ? w : NULL, *bv = variant ? b : NULL;
-        wt_tensor *yr = wt_rms_norm(ctx, x, wv, 1e-5f);
-        wt_tensor *yl = wt_layer_norm(ctx, x, wv, bv, 1e-5f);
+    /* strided rows (the general loop) and contiguous ones (the row kernel) */
+    wt_tensor *xs[2] = {x, wt_contiguous(ctx, x)};
+    for (int variant = 0; variant < 4; variant++) {
+        const wt_tensor *wv = variant & 1 ? w : NULL, *bv = variant & 1 ? b : NULL;
+        wt_tensor *yr = wt_rms_norm(ctx, xs[variant / 2], wv, 1e-5f);
+        wt_tensor *yl = wt_layer_norm(ctx, xs[variant / 2], wv, bv, 1e-5f);
         ck_assert_ptr_nonnull(yr);
         ck_assert_ptr_nonnull(yl);
         for (int64_t r = 0; r < 12; r++) {

