@@ -527,6 +527,13 @@ static void wx_run(wt_kern_pack_pairs_fn ppack, int64_t R, int64_t P, int64_t n_
                 const float *br = bias ? bias + r0 * bs : NULL;
                 float *o0 = out + r0 * ors + n0 * ons;
                 if (direct) {
+                    /* the next tile's output lines, for writing: this
+                     * tile's products hide the read the first store of a
+                     * line not in cache waits for */
+                    float *nx = r0 + rt < R ? o0 + rt * ors : out + n0 + WT_KERN_NR;
+                    int nr = r0 + rt < R ? (R - r0 - rt < rt ? (int)(R - r0 - rt) : rt) : rt;
+                    for (int r = 0; r < nr; r++)
+                        for (int l = 0; l < nn; l += 16) __builtin_prefetch(nx + r * ors + l, 1);
                     if (pairs)
                         wt_kern_bw(mr, narrow, kc, (const uint16_t *)w + r0 * wrs + p0 * wps, wrs,
                                    wps, xp, o0, ors, p0 == 0, br, bs);
