@@ -42,6 +42,9 @@ wt_ctx *wt_ctx_new_arena(const wt_backend *be, size_t bytes, size_t max_tensors)
         wt_ctx_free(ctx);
         return NULL;
     }
+    /* fault its pages in now, not in a live stream's first steps (a huge
+     * page's first touch can also wait for the kernel to compact memory) */
+    if (b->host) memset(ctx->arena, 0, ctx->capacity);
     return ctx;
 }
 
