@@ -1,4 +1,4 @@
-/* Clocks and memory-bandwidth probes shared by the model benchmarks
+/* Clocks, memory-bandwidth and arithmetic probes shared by the model benchmarks
  * (header-only: compiled into bench programs and `wavetensor bench`; not
  * part of the library). Never touches model code. */
 #ifndef WT_BENCH_CLOCK_H
@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 static double wt_bench_now(void) {
     struct timespec ts;
@@ -48,6 +51,68 @@ static double wt_bench_read_gbs(void) {
     }
     (void)sink;
     free(a);
+    return best;
+}
+
+/* Multiply-adds per second one thread reaches with 12 independent sums in
+ * registers (best of 3 runs of ~10 ms): the arithmetic ceiling of the
+ * compute-bound convolutions. With `bf16` the kernels' bf16 pair products
+ * (AVX512-BF16's dot instruction, 32 multiply-adds each) where this build
+ * has them; otherwise, and for f32 or f16 weights (widened to f32), f32
+ * multiply-adds. Without AVX-512 a scalar loop: a floor, not the machine's
+ * peak. */
+static inline double wt_bench_peak_gmacs(int bf16) {
+    const long n = 1000000;
+    double best = 0;
+    volatile float sink = 0;
+    for (int run = 0; run < 3; run++) {
+        double macs = 0, t0 = wt_bench_now();
+#if defined(__AVX512F__)
+        /* distinct starts, or the compiler computes one chain for all twelve */
+#define PEAK_INIT(j) _mm512_set1_ps(0.5f + (float)(j) / 64.0f)
+        __m512 a0 = PEAK_INIT(0), a1 = PEAK_INIT(1), a2 = PEAK_INIT(2), a3 = PEAK_INIT(3),
+               a4 = PEAK_INIT(4), a5 = PEAK_INIT(5), a6 = PEAK_INIT(6), a7 = PEAK_INIT(7),
+               a8 = PEAK_INIT(8), a9 = PEAK_INIT(9), a10 = PEAK_INIT(10), a11 = PEAK_INIT(11), out;
+#undef PEAK_INIT
+#if defined(__AVX512BF16__)
+        if (bf16) {
+            __m512bh x = (__m512bh)_mm512_set1_epi32(0x3c003c00), y = x; /* 2^-7 pairs */
+#define PEAK_STEP(a) a = _mm512_dpbf16_ps(a, x, y)
+            for (long i = 0; i < n; i++) {
+                PEAK_STEP(a0); PEAK_STEP(a1); PEAK_STEP(a2); PEAK_STEP(a3);
+                PEAK_STEP(a4); PEAK_STEP(a5); PEAK_STEP(a6); PEAK_STEP(a7);
+                PEAK_STEP(a8); PEAK_STEP(a9); PEAK_STEP(a10); PEAK_STEP(a11);
+            }
+#undef PEAK_STEP
+            macs = 12.0 * 32.0 * (double)n;
+        } else
+#endif
+        {
+            const __m512 x = _mm512_set1_ps(0.5f), y = _mm512_set1_ps(0.25f);
+#define PEAK_STEP(a) a = _mm512_fmadd_ps(a, x, y)
+            for (long i = 0; i < n; i++) {
+                PEAK_STEP(a0); PEAK_STEP(a1); PEAK_STEP(a2); PEAK_STEP(a3);
+                PEAK_STEP(a4); PEAK_STEP(a5); PEAK_STEP(a6); PEAK_STEP(a7);
+                PEAK_STEP(a8); PEAK_STEP(a9); PEAK_STEP(a10); PEAK_STEP(a11);
+            }
+#undef PEAK_STEP
+            macs = 12.0 * 16.0 * (double)n;
+        }
+        out = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+        sink += _mm512_reduce_add_ps(out);
+#else
+        float a[12];
+        (void)bf16;
+        for (int j = 0; j < 12; j++) a[j] = (float)j / 64.0f;
+        for (long i = 0; i < n; i++)
+            for (int j = 0; j < 12; j++) a[j] = a[j] * 0.5f + 0.25f;
+        for (int j = 0; j < 12; j++) sink += a[j];
+        macs = 12.0 * (double)n;
+#endif
+        double gmacs = macs / (wt_bench_now() - t0) / 1e9;
+        if (gmacs > best) best = gmacs;
+    }
+    (void)sink;
     return best;
 }
 

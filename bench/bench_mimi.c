@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     }
     wt_mimi *m = wt_mimi_new_random(&cfg, dtype, 1);
     mimi_bench_result r;
-    if (!m || mimi_bench_run(m, frames, threads, &r) != 0) {
+    if (!m || mimi_bench_run(m, dtype, frames, threads, &r) != 0) {
         fprintf(stderr, "bench_mimi: %s\n", wt_last_error());
         wt_mimi_free(m);
         return 1;

@@ -1,8 +1,10 @@
 /* Mimi benchmark core, shared by bench/bench_mimi.c and `wavetensor bench mimi`
  * (header-only: both programs compile it in; not part of the library).
  * Measures streaming ms per 80 ms frame for encode, decode and both, offline
- * real-time factors, and the memory-bandwidth floor (weight bytes read per
- * frame / bandwidth of a copy loop measured in the same run). */
+ * real-time factors, the memory-bandwidth floor (weight bytes read per
+ * frame / bandwidth of a copy loop measured in the same run) and the
+ * one-core roofline of a step (mimi_roofline.h) with the read bandwidth and
+ * arithmetic peak measured in the same run. */
 #ifndef WT_BENCH_MIMI_CORE_H
 #define WT_BENCH_MIMI_CORE_H
 
@@ -10,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "bench/mimi_roofline.h"
 #include "wavetensor/mimi.h"
 #include "wavetensor/wavetensor.h"
 
@@ -23,6 +26,8 @@ typedef struct mimi_bench_result {
     double floor_ms;                 /* (enc_mb + dec_mb) / (copy bandwidth / 2) */
     double read_gbs;                 /* bandwidth of a plain read loop */
     double read_floor_ms;            /* (enc_mb + dec_mb) / read_gbs */
+    double peak_gmacs;               /* one thread's multiply-add peak for these weights */
+    mimi_roofline enc_rl, dec_rl;    /* one-core floors of the two steps */
 } mimi_bench_result;
 
 static double mb_now(void) { return wt_bench_now(); }
@@ -50,7 +55,8 @@ done:
 
 /* Runs `frames` streaming steps (after 3 warm-up steps) and an offline pass of
  * `frames` frames; 0 on success, -1 with wt_last_error() set. */
-static int mimi_bench_run(wt_mimi *m, int frames, int threads, mimi_bench_result *r) {
+static int mimi_bench_run(wt_mimi *m, wt_dtype dtype, int frames, int threads,
+                          mimi_bench_result *r) {
     const wt_mimi_config *cfg = wt_mimi_get_config(m);
     int fs = wt_mimi_frame_size(cfg), k = cfg->num_codebooks, warm = 3;
     memset(r, 0, sizeof *r);
@@ -116,6 +122,10 @@ static int mimi_bench_run(wt_mimi *m, int frames, int threads, mimi_bench_result
     if (r->copy_gbs > 0) r->floor_ms = (r->enc_mb + r->dec_mb) / 1e3 / (r->copy_gbs / 2) * 1e3;
     r->read_gbs = wt_bench_read_gbs();
     if (r->read_gbs > 0) r->read_floor_ms = (r->enc_mb + r->dec_mb) / r->read_gbs;
+    r->peak_gmacs = wt_bench_peak_gmacs(dtype == WT_BF16);
+    double es = (double)wt_dtype_size(dtype);
+    r->enc_rl = mimi_roofline_of(cfg, 1, k, es, r->read_gbs, r->peak_gmacs);
+    r->dec_rl = mimi_roofline_of(cfg, 0, k, es, r->read_gbs, r->peak_gmacs);
     free(pcm);
     free(out);
     free(codes);
@@ -134,12 +144,18 @@ static void mimi_bench_print(FILE *f, const mimi_bench_result *r, const char *dt
                 "\"copy_gb_per_s\": %.2f, \"bandwidth_floor_ms_per_frame\": %.3f, "
                 "\"enc_cpu_ms_per_frame\": %.3f, \"dec_cpu_ms_per_frame\": %.3f, "
                 "\"both_cpu_ms_per_frame\": %.3f, \"cpu_stream_rtf\": %.4f, "
-                "\"read_gb_per_s\": %.2f, \"read_floor_ms_per_frame\": %.3f}\n",
+                "\"read_gb_per_s\": %.2f, \"read_floor_ms_per_frame\": %.3f, "
+                "\"peak_gmac_per_s\": %.1f, \"roofline_mb_per_frame\": %.1f, "
+                "\"roofline_mmac_per_frame\": %.1f, \"roofline_ms_per_frame\": %.3f, "
+                "\"roofline_compute_ms_per_frame\": %.3f, \"roofline_rtf\": %.4f}\n",
                 dtype, threads, frames, r->frame_ms, r->enc_ms, r->dec_ms, r->both_ms,
                 r->both_ms / r->frame_ms, r->enc_ms / r->frame_ms, r->dec_ms / r->frame_ms,
                 r->offline_rtf, r->offline_enc_rtf, r->offline_dec_rtf, r->enc_mb + r->dec_mb,
                 r->copy_gbs, r->floor_ms, r->enc_cpu_ms, r->dec_cpu_ms, r->enc_cpu_ms + r->dec_cpu_ms,
-                (r->enc_cpu_ms + r->dec_cpu_ms) / r->frame_ms, r->read_gbs, r->read_floor_ms);
+                (r->enc_cpu_ms + r->dec_cpu_ms) / r->frame_ms, r->read_gbs, r->read_floor_ms,
+                r->peak_gmacs, r->enc_rl.mb + r->dec_rl.mb, r->enc_rl.mmacs + r->dec_rl.mmacs,
+                r->enc_rl.ms + r->dec_rl.ms, r->enc_rl.ms_compute + r->dec_rl.ms_compute,
+                (r->enc_rl.ms + r->dec_rl.ms) / r->frame_ms);
         return;
     }
     fprintf(f, "mimi  weights %s  threads %d  %d frames of %.0f ms\n", dtype, threads, frames,
@@ -155,6 +171,12 @@ static void mimi_bench_print(FILE *f, const mimi_bench_result *r, const char *dt
     fprintf(f, "  bandwidth floor   %8.2f ms/frame  (%.1f MB of weights per frame, copy %.1f GB/s r+w)\n",
             r->floor_ms, r->enc_mb + r->dec_mb, r->copy_gbs);
     fprintf(f, "  read floor        %8.2f ms/frame  (read loop %.1f GB/s)\n", r->read_floor_ms, r->read_gbs);
+    fprintf(f, "  one-core roofline %8.2f ms/frame  RTF %.3f (encode %.2f, decode %.2f; %.1f MB and "
+               "%.0f M multiply-adds a frame at %.1f GB/s and %.1f GMAC/s, each product the longer "
+               "of the two; %.2f ms compute-bound)\n",
+            r->enc_rl.ms + r->dec_rl.ms, (r->enc_rl.ms + r->dec_rl.ms) / r->frame_ms, r->enc_rl.ms,
+            r->dec_rl.ms, r->enc_rl.mb + r->dec_rl.mb, r->enc_rl.mmacs + r->dec_rl.mmacs,
+            r->read_gbs, r->peak_gmacs, r->enc_rl.ms_compute + r->dec_rl.ms_compute);
 }
 
 #endif

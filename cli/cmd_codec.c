@@ -507,7 +507,7 @@ int wt_cmd_bench_mimi(int argc, char **argv) {
     wt_mimi *m = weights ? wt_mimi_load(&cfg, weights, dtype) : wt_mimi_new_random(&cfg, dtype, 1);
     if (!m) return wt_cli_fail(WT_EXIT_RUNTIME, "bench mimi: %s", wt_last_error());
     mimi_bench_result r;
-    int rc = mimi_bench_run(m, frames, threads, &r);
+    int rc = mimi_bench_run(m, dtype, frames, threads, &r);
     wt_mimi_free(m);
     if (rc) return wt_cli_fail(WT_EXIT_RUNTIME, "bench mimi: %s", wt_last_error());
     mimi_bench_print(stdout, &r, wt_dtype_name(dtype), threads, frames, json);

@@ -326,17 +326,15 @@ static wt_status load_all(wt_mimi *m, src *s, wt_dtype mdt) {
     m->downsample.pad = WT_SCONV_PAD_REPLICATE;
     m->sem_in = load_proj(s, "quantizer.rvq_first.input_proj.weight", cfg->q_dimension, d);
     m->ac_in = load_proj(s, "quantizer.rvq_rest.input_proj.weight", cfg->q_dimension, d);
-    /* quantizer: a step reads the derived vectors and norms of the codebooks
-     * in use, in both halves; the raw sums are not counted */
+    /* quantizer: an encode step reads the distance copy and norms of every
+     * codebook in use whole; a decode step only the rows of its codes (and
+     * the raw sums are never read), so neither of those is counted */
     size_t *enc = s->bytes;
     s->bytes = NULL;
     for (int k = 0; k < cfg->n_q; k++) {
         load_codebook(s, &m->cb[k], k == 0 ? "rvq_first" : "rvq_rest", k == 0 ? 0 : k - 1, cfg);
-        if (k < cfg->num_codebooks && m->cb[k].e_dot && m->cb[k].norm2) {
-            size_t b = wt_nbytes(m->cb[k].e_dot) + wt_nbytes(m->cb[k].norm2);
-            m->enc_bytes += b;
-            m->dec_bytes += b;
-        }
+        if (k < cfg->num_codebooks && m->cb[k].e_dot && m->cb[k].norm2)
+            m->enc_bytes += wt_nbytes(m->cb[k].e_dot) + wt_nbytes(m->cb[k].norm2);
     }
     s->bytes = enc;
 
