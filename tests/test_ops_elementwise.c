@@ -95,6 +95,36 @@ START_TEST(test_unary_extremes) {
 }
 END_TEST
 
+/* The polynomial activations over magnitudes from 1e-8 to 30, both signs,
+ * relative to double libm with no absolute floor: near 0, where ELU and
+ * tanh go through expm1 of a tiny argument, a truncated or cancelling
+ * polynomial shows here and not in a uniform draw. */
+START_TEST(test_unary_sweep_relative) {
+    wt_ctx *ctx = wt_ctx_new_heap(NULL);
+    enum { N = 4001 };
+    wt_tensor *x = wt_tensor_new1(ctx, WT_F32, 2 * N);
+    for (int i = 0; i < N; i++) {
+        float m = (float)pow(10.0, -8.0 + 9.5 * i / (N - 1)); /* 1e-8 .. ~31.6 */
+        wt_set_flat(x, 2 * i, m);
+        wt_set_flat(x, 2 * i + 1, -m);
+    }
+    const wt_unary_op ops[] = {WT_UNARY_EXP, WT_UNARY_TANH, WT_UNARY_SIGMOID, WT_UNARY_ELU};
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        wt_tensor *y = wt_unary(ctx, ops[k], x, 1.0f);
+        double worst = 0;
+        for (int64_t i = 0; i < 2 * N; i++) {
+            double v = wt_get_flat(x, i), got = wt_get_flat(y, i), want = ref_unary(ops[k], v, 1.0);
+            double e = fabs(got - want) / fabs(want);
+            if (e > worst) worst = e;
+            ck_assert_msg(e <= 3e-7, "op %d x=%.9g: %.9g, want %.9g (rel %.2g)", (int)ops[k], v, got,
+                          want, e);
+        }
+        ck_assert(worst > 0); /* the comparison saw rounding: it ran on real values */
+    }
+    wt_ctx_free(ctx);
+}
+END_TEST
+
 START_TEST(test_unary_inplace_and_errors) {
     wt_ctx *ctx = wt_ctx_new_heap(NULL);
     wt_tensor *x = wt_tensor_new2(ctx, WT_F32, 4, 6);
@@ -421,6 +451,7 @@ int main(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_unary_all);
     tcase_add_test(tc, test_unary_extremes);
+    tcase_add_test(tc, test_unary_sweep_relative);
     tcase_add_test(tc, test_unary_inplace_and_errors);
     tcase_add_test(tc, test_binary_broadcast);
     tcase_add_test(tc, test_binary_inplace_and_errors);
