@@ -458,6 +458,12 @@ def main():
                      ref=ref["off_rtf"] * fm, ours=o["offline_rtf"] * fm,
                      ref_cpu=ref["off_cpu_rtf"] * fm, ours_cpu=None),
             ]
+            if "roofline_ms_per_frame" in o:
+                extra.append("mimi %s: one-core roofline %.2f ms/frame (RTF %.3f) at %.1f GB/s and "
+                             "%.1f GMAC/s; ours / roofline %.2f" %
+                             (dt, o["roofline_ms_per_frame"], o["roofline_rtf"],
+                              o["read_gb_per_s"], o["peak_gmac_per_s"],
+                              o["both_ms_per_frame"] / o["roofline_ms_per_frame"]))
         extra.append("mimi: reference streamed %d frames after 3 warm-up, offline %.1f s; "
                      "ours streamed %d frames, offline %.1f s" %
                      (args.frames, args.offline_seconds, ours_frames, ours_frames * fm / 1e3))
