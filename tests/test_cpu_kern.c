@@ -97,6 +97,14 @@ START_TEST(test_conv1d_kernels) {
         conv_case(ctx, &r, dt, 1, 16, 16, 40, 1, 1, 0, 0, 1, 2, 1, 1);
         conv_case(ctx, &r, dt, 1, 130, 9, 40, 5, 1, 2, 2, 1, 1, 1, 1);      /* depth > one panel */
         conv_case(ctx, &r, dt, 1, 13, 20, 40, 3, 1, 1, 0, 1, 1, 1, 2);      /* taps 2 apart */
+        /* strided rows of full panels read in place (permuted loads up to
+         * stride 16, staged past it), edge rows staged */
+        conv_case(ctx, &r, dt, 1, 10, 9, 400, 8, 4, 3, 2, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 1, 9, 8, 520, 10, 5, 0, 0, 1, 1, 0, 1);
+        conv_case(ctx, &r, dt, 1, 8, 10, 700, 12, 6, 5, 0, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 1, 8, 8, 410, 5, 3, 2, 1, 2, 1, 1, 1);       /* dilation */
+        conv_case(ctx, &r, dt, 1, 8, 9, 1100, 16, 16, 0, 0, 1, 1, 1, 1);
+        conv_case(ctx, &r, dt, 1, 8, 9, 1200, 3, 17, 0, 0, 1, 1, 1, 1);
         /* few channels: the direct loop with half weights */
         conv_case(ctx, &r, dt, 1, 1, 6, 30, 7, 1, 6, 0, 1, 1, 1, 1);
         conv_case(ctx, &r, dt, 1, 5, 5, 30, 3, 2, 1, 1, 1, 5, 0, 1);

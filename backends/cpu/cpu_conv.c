@@ -291,13 +291,77 @@ static void im2col_row(const conv_bg *c, int64_t ic, int64_t k, int64_t n0, int6
     for (int64_t n = hi; n < WT_KERN_NR; n++) d[n] = 0;
 }
 
+#if defined(__AVX512F__)
+/* x[i * s] for i < 16 (2 <= s <= 16), reading x[0 .. 16 s): the s vectors
+ * of the span taken in pairs, each pair giving the lanes whose element
+ * falls in its 32 floats by one two-table permute (gathers were slower on
+ * this core). */
+KI v16 ld16_every(const float *x, int s) {
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i at = _mm512_mullo_epi32(lane, _mm512_set1_epi32(s)); /* i * s */
+    __m512 y = _mm512_setzero_ps();
+    for (int q = 0; q < s; q += 2) {
+        __m512 a = _mm512_loadu_ps(x + 16 * q);
+        __m512 b = q + 1 < s ? _mm512_loadu_ps(x + 16 * q + 16) : a;
+        __m512i rel = _mm512_sub_epi32(at, _mm512_set1_epi32(16 * q));
+        __mmask16 in = _mm512_cmplt_epu32_mask(rel, _mm512_set1_epi32(32));
+        y = _mm512_mask_mov_ps(y, in, _mm512_permutex2var_ps(a, rel, b));
+    }
+    return (v16)y;
+}
+#endif
+
+/* One panel row (32 steps) as two vectors. */
+typedef struct {
+    v16 lo, hi;
+} row32;
+
+/* What reading panel rows in place needs, loaded once per panel (the
+ * staging call between rows would otherwise make every row reload it). */
+typedef struct {
+    const float *x;
+    int64_t s, dil, pad, T, sxc;
+    int in_place; /* a full panel (32 steps) over an input contiguous in time */
+} panel_src;
+
+static panel_src panel_src_of(const conv_bg *c, int64_t nn) {
+    const conv_job *j = c->j;
+    return (panel_src){.x = c->x, .s = j->stride, .dil = j->dilation, .pad = j->pad_left,
+                       .T = j->x->shape[2], .sxc = j->x->stride[1],
+                       .in_place = nn == WT_KERN_NR && j->x->stride[2] == 1};
+}
+
+/* Row (ic, k) of the panel from step n0 (nn steps): read in place when
+ * all its inputs x[i0 + n s] lie inside the channel, with plain loads at
+ * stride 1 and ld16_every up to stride 16; otherwise staged by im2col_row
+ * (whose clipping divides) in `stage`. Staging a strided row one element
+ * at a time, then reloading it, took a quarter of Mimi's stride-4 conv. */
+KI row32 panel_row(const conv_bg *c, panel_src ps, int64_t ic, int64_t k, int64_t n0, int64_t nn,
+                   float *stage) {
+    int64_t i0 = n0 * ps.s + k * ps.dil - ps.pad;
+    const float *xs = ps.x + ic * ps.sxc + i0;
+    if (ps.in_place && i0 >= 0 && i0 + WT_KERN_NR * ps.s <= ps.T) {
+        if (ps.s == 1) return (row32){ld16(xs, WT_F32), ld16(xs + 16, WT_F32)};
+#if defined(__AVX512F__)
+        int st = (int)ps.s;
+        if (st <= 16) return (row32){ld16_every(xs, st), ld16_every(xs + 16 * st, st)};
+#endif
+    }
+    im2col_row(c, ic, k, n0, nn, stage);
+    return (row32){ld16(stage, WT_F32), ld16(stage + 16, WT_F32)};
+}
+
 /* im2col panel: buf[p][n], p = ic*K + k from p0 ((ic, k) stepped along
  * with p, not divided out). */
 static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn, float *buf) {
     const conv_bg *c = arg;
     int64_t K = c->j->w->shape[2], ic = p0 / K, k = p0 % K;
+    panel_src ps = panel_src_of(c, nn);
     for (int64_t p = 0; p < kc; p++) {
-        im2col_row(c, ic, k, n0, nn, buf + p * WT_KERN_NR);
+        float *d = buf + p * WT_KERN_NR;
+        row32 r = panel_row(c, ps, ic, k, n0, nn, d);
+        st16(d, r.lo);
+        st16(d + 16, r.hi);
         if (++k == K) {
             k = 0;
             ic++;
@@ -305,41 +369,28 @@ static void pack_im2col(const void *arg, int64_t p0, int64_t kc, int64_t n0, int
     }
 }
 
-/* The same panel in bf16 pairs of rows (wt_kern_pack_pairs_fn): a row whose
- * 32 steps all lie inside a contiguous input is read in place, others are
- * staged first. */
+/* The same panel in bf16 pairs of rows (wt_kern_pack_pairs_fn). */
 static void pack_im2col_pairs(const void *arg, int64_t p0, int64_t kc, int64_t n0, int64_t nn,
                               uint32_t *xp) {
     const conv_bg *c = arg;
-    const conv_job *j = c->j;
-    int64_t K = j->w->shape[2], T = j->x->shape[2], ic = p0 / K, k = p0 % K;
-    int64_t sxc = j->x->stride[1], step = j->stride * j->x->stride[2];
-    int in_place = step == 1 && nn == WT_KERN_NR;
-    float rows[2][WT_KERN_NR];
+    int64_t K = c->j->w->shape[2], ic = p0 / K, k = p0 % K;
+    panel_src ps = panel_src_of(c, nn);
+    float stage[WT_KERN_NR];
     for (int64_t p = 0; p < kc; p += 2) {
-        v16 v[2][2];
-        for (int h = 0; h < 2; h++) {
-            if (p + h == kc) {
-                v[1][0] = v[1][1] = (v16){0};
-                break;
-            }
-            int64_t i0 = n0 + k * j->dilation - j->pad_left; /* input of step n0 (stride 1) */
-            if (in_place && i0 >= 0 && i0 + WT_KERN_NR <= T) {
-                const float *xs = c->x + ic * sxc + i0;
-                v[h][0] = ld16(xs, WT_F32);
-                v[h][1] = ld16(xs + 16, WT_F32);
-            } else {
-                im2col_row(c, ic, k, n0, nn, rows[h]);
-                v[h][0] = ld16(rows[h], WT_F32);
-                v[h][1] = ld16(rows[h] + 16, WT_F32);
-            }
+        row32 a = panel_row(c, ps, ic, k, n0, nn, stage), b = {{0}, {0}};
+        if (++k == K) {
+            k = 0;
+            ic++;
+        }
+        if (p + 1 < kc) {
+            b = panel_row(c, ps, ic, k, n0, nn, stage);
             if (++k == K) {
                 k = 0;
                 ic++;
             }
         }
-        stw16(xp + p / 2 * WT_KERN_NR, pair16(v[0][0], v[1][0]));
-        stw16(xp + p / 2 * WT_KERN_NR + 16, pair16(v[0][1], v[1][1]));
+        stw16(xp + p / 2 * WT_KERN_NR, pair16(a.lo, b.lo));
+        stw16(xp + p / 2 * WT_KERN_NR + 16, pair16(a.hi, b.hi));
     }
 }
 
