@@ -81,30 +81,29 @@ static inline double wt_bench_peak_gmacs(int bf16) {
                a4 = PEAK_INIT(4), a5 = PEAK_INIT(5), a6 = PEAK_INIT(6), a7 = PEAK_INIT(7),
                a8 = PEAK_INIT(8), a9 = PEAK_INIT(9), a10 = PEAK_INIT(10), a11 = PEAK_INIT(11), out;
 #undef PEAK_INIT
+/* n rounds of one multiply-add into each of the twelve sums */
+#define PEAK_LOOP(STEP)                                                                            \
+    for (long i = 0; i < n; i++) {                                                                 \
+        STEP(a0); STEP(a1); STEP(a2); STEP(a3); STEP(a4); STEP(a5);                                \
+        STEP(a6); STEP(a7); STEP(a8); STEP(a9); STEP(a10); STEP(a11);                              \
+    }
 #if defined(__AVX512BF16__)
         if (bf16) {
             __m512bh x = (__m512bh)_mm512_set1_epi32(0x3c003c00), y = x; /* 2^-7 pairs */
-#define PEAK_STEP(a) a = _mm512_dpbf16_ps(a, x, y)
-            for (long i = 0; i < n; i++) {
-                PEAK_STEP(a0); PEAK_STEP(a1); PEAK_STEP(a2); PEAK_STEP(a3);
-                PEAK_STEP(a4); PEAK_STEP(a5); PEAK_STEP(a6); PEAK_STEP(a7);
-                PEAK_STEP(a8); PEAK_STEP(a9); PEAK_STEP(a10); PEAK_STEP(a11);
-            }
-#undef PEAK_STEP
+#define PEAK_BF16(a) a = _mm512_dpbf16_ps(a, x, y)
+            PEAK_LOOP(PEAK_BF16)
+#undef PEAK_BF16
             macs = 12.0 * 32.0 * (double)n;
         } else
 #endif
         {
             const __m512 x = _mm512_set1_ps(0.5f), y = _mm512_set1_ps(0.25f);
-#define PEAK_STEP(a) a = _mm512_fmadd_ps(a, x, y)
-            for (long i = 0; i < n; i++) {
-                PEAK_STEP(a0); PEAK_STEP(a1); PEAK_STEP(a2); PEAK_STEP(a3);
-                PEAK_STEP(a4); PEAK_STEP(a5); PEAK_STEP(a6); PEAK_STEP(a7);
-                PEAK_STEP(a8); PEAK_STEP(a9); PEAK_STEP(a10); PEAK_STEP(a11);
-            }
-#undef PEAK_STEP
+#define PEAK_F32(a) a = _mm512_fmadd_ps(a, x, y)
+            PEAK_LOOP(PEAK_F32)
+#undef PEAK_F32
             macs = 12.0 * 16.0 * (double)n;
         }
+#undef PEAK_LOOP
         out = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
         sink += _mm512_reduce_add_ps(out);
 #else

@@ -24,7 +24,7 @@ typedef struct mimi_bench_result {
     double copy_gbs;                 /* read+write bandwidth of a large memcpy */
     double enc_mb, dec_mb;           /* weight MB read per frame */
     double floor_ms;                 /* (enc_mb + dec_mb) / (copy bandwidth / 2) */
-    double read_gbs;                 /* bandwidth of a plain read loop */
+    double read_gbs;                 /* bandwidth of the read loop (8 streams) */
     double read_floor_ms;            /* (enc_mb + dec_mb) / read_gbs */
     double peak_gmacs;               /* one thread's multiply-add peak for these weights */
     mimi_roofline enc_rl, dec_rl;    /* one-core floors of the two steps */

@@ -40,6 +40,16 @@ static inline float wt_cpu_madd(float a, float b, float c) {
 #endif
 }
 
+/* x = k ln2 + r with |r| <= ln2/2 (|x| < 2^22): k rounded to an integer
+ * with the 1.5 * 2^23 trick (any SIMD level), k ln2 subtracted in two parts
+ * (ln2 = 0.693359375 - 2.12194440e-4, the first exact in few bits) so r
+ * carries no cancellation error. */
+static inline float wt_cpu_exp_reduce(float x, float *k) {
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    *k = wt_cpu_madd(x, 1.44269504088896341f, magic) - magic;
+    return wt_cpu_madd(*k, 2.12194440e-4f, wt_cpu_madd(*k, -0.693359375f, x));
+}
+
 /* Taylor polynomial of exp(r) to r^7 (Horner, fused steps). */
 static inline float wt_cpu_exp_poly(float r) {
     float p = wt_cpu_madd(r, 1.0f / 5040, 1.0f / 720);
@@ -52,19 +62,14 @@ static inline float wt_cpu_exp_poly(float r) {
 }
 
 /* exp(x) for x <= 0 (and -INFINITY -> 0 exactly), in straight-line code the
- * compiler vectorises. x = k ln2 + r with |r| <= ln2/2: k is rounded with the
- * 1.5 * 2^23 trick (exact for |x| < 2^22, any SIMD level), k ln2 is
- * subtracted in two parts (ln2 = 0.693359375 - 2.12194440e-4, the first
- * exact in few bits) so r carries no cancellation error, exp(r) is its
+ * compiler vectorises: x = k ln2 + r (wt_cpu_exp_reduce), exp(r) is its
  * Taylor polynomial to r^7 (truncation below 1e-8 relative), and 2^k is
  * built in the exponent bits. Error about 1 ulp against expf. Arguments
  * below -88 give 0 (expf gives a denormal under 1.2e-38 there); NaN gives
  * NaN. */
 static inline float wt_cpu_exp_nonpos(float x_in) {
     float x = x_in > -88.0f ? x_in : -88.0f; /* NaN too: no undefined conversion below */
-    const float magic = 12582912.0f; /* 1.5 * 2^23 */
-    float k = wt_cpu_madd(x, 1.44269504088896341f, magic) - magic;
-    float r = wt_cpu_madd(k, 2.12194440e-4f, wt_cpu_madd(k, -0.693359375f, x));
+    float k, r = wt_cpu_exp_reduce(x, &k);
     float p = wt_cpu_exp_poly(r);
     int32_t bits = ((int32_t)k + 127) << 23; /* k >= -127: 0 bits give +0 */
     float two_k;
@@ -86,9 +91,7 @@ static inline float wt_cpu_pow2i(float k) {
  * (denormal results below -87.3, rounded once). NaN gives NaN. */
 static inline float wt_cpu_exp(float x_in) {
     float x = x_in > -103.0f ? (x_in < 89.0f ? x_in : 89.0f) : -103.0f;
-    const float magic = 12582912.0f;
-    float k = wt_cpu_madd(x, 1.44269504088896341f, magic) - magic;
-    float r = wt_cpu_madd(k, 2.12194440e-4f, wt_cpu_madd(k, -0.693359375f, x));
+    float k, r = wt_cpu_exp_reduce(x, &k);
     float p = wt_cpu_exp_poly(r);
     int32_t ki = (int32_t)k, k1 = ki / 2, k2 = ki - k1; /* each in [-76, 64] */
     int32_t b1 = (k1 + 127) << 23, b2 = (k2 + 127) << 23;
@@ -107,9 +110,7 @@ static inline float wt_cpu_exp(float x_in) {
  * |x| < ln2/2, k = 0 and r = x exactly. NaN gives NaN. */
 static inline float wt_cpu_expm1_nonpos(float x_in) {
     float x = x_in > -88.0f ? x_in : -88.0f;
-    const float magic = 12582912.0f;
-    float k = wt_cpu_madd(x, 1.44269504088896341f, magic) - magic;
-    float r = wt_cpu_madd(k, 2.12194440e-4f, wt_cpu_madd(k, -0.693359375f, x));
+    float k, r = wt_cpu_exp_reduce(x, &k);
     float q = wt_cpu_madd(r, 1.0f / 5040, 1.0f / 720);
     q = wt_cpu_madd(q, r, 1.0f / 120);
     q = wt_cpu_madd(q, r, 1.0f / 24);
