@@ -90,7 +90,21 @@ KI v16w bf_hi(v16 v) {
 
 /* Lanes of lo and hi rounded and paired (lo in the low halves): the
  * operand of bf16 pair products (pair1 in cpu_kern_bf16.c for one lane). */
-KI v16w pair16(v16 lo, v16 hi) { return (bf_hi(lo) >> 16) | bf_hi(hi); }
+KI v16w pair16(v16 lo, v16 hi) {
+#if defined(__AVX512BF16__)
+    /* one rounding instruction for both and one word shuffle instead of
+     * the integer rounding of each (subnormal inputs flush to zero, as
+     * they do in the dot-product instruction itself) */
+    const __m512i inter = _mm512_setr_epi32(0x00100000, 0x00110001, 0x00120002, 0x00130003,
+                                            0x00140004, 0x00150005, 0x00160006, 0x00170007,
+                                            0x00180008, 0x00190009, 0x001A000A, 0x001B000B,
+                                            0x001C000C, 0x001D000D, 0x001E000E, 0x001F000F);
+    __m512i both = (__m512i)_mm512_cvtne2ps_pbh((__m512)hi, (__m512)lo); /* lo words 0-15 */
+    return (v16w)_mm512_permutexvar_epi16(inter, both);
+#else
+    return (bf_hi(lo) >> 16) | bf_hi(hi);
+#endif
+}
 
 KI v16w ldw16(const void *p) {
     v16w v;
