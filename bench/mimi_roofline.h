@@ -48,6 +48,13 @@ static void rl_transformer(mimi_roofline *r, const wt_mimi_config *c, double n, 
     }
 }
 
+/* The quantizer's two f32 projections of one frame (semantic and acoustic:
+ * into the codebooks' width when encoding, back when decoding). */
+static void rl_projections(mimi_roofline *r, const wt_mimi_config *c) {
+    double w = (double)c->dimension * c->q_dimension;
+    for (int q = 0; q < 2; q++) rl_op(r, 4.0 * w, w);
+}
+
 /* The floor of one streaming encode (encoder != 0) or decode step with
  * weights of es bytes (conv and transformer weights, the codebooks' copy
  * for distances; projections f32), at gbs GB/s and gmacs GMAC/s. */
@@ -72,13 +79,13 @@ static mimi_roofline mimi_roofline_of(const wt_mimi_config *c, int encoder, int 
         rl_conv(&r, t, d, nf << S, c->last_kernel_size, es);
         rl_transformer(&r, c, n, es);
         rl_conv(&r, n / 2, d, d, 4, es); /* to the frame rate */
-        for (int q = 0; q < 2; q++) rl_op(&r, 4.0 * d * c->q_dimension, (double)d * c->q_dimension);
+        rl_projections(&r, c);
         for (int q = 0; q < codebooks; q++) /* distances to every code */
             rl_op(&r, (double)c->bins * c->q_dimension * es + 4.0 * c->bins,
                   (double)c->bins * c->q_dimension);
         return r;
     }
-    for (int q = 0; q < 2; q++) rl_op(&r, 4.0 * d * c->q_dimension, (double)d * c->q_dimension);
+    rl_projections(&r, c);
     rl_op(&r, 4.0 * d * es, n / 2 * 4 * d); /* depthwise upsampling */
     rl_transformer(&r, c, n, es);
     t = n;

@@ -339,8 +339,8 @@ static panel_src panel_src_of(const conv_bg *c, int64_t nn) {
 KI row32 panel_row(const conv_bg *c, panel_src ps, int64_t ic, int64_t k, int64_t n0, int64_t nn,
                    float *stage) {
     int64_t i0 = n0 * ps.s + k * ps.dil - ps.pad;
-    const float *xs = ps.x + ic * ps.sxc + i0;
     if (ps.in_place && i0 >= 0 && i0 + WT_KERN_NR * ps.s <= ps.T) {
+        const float *xs = ps.x + ic * ps.sxc + i0; /* formed only inside x */
         if (ps.s == 1) return (row32){ld16(xs, WT_F32), ld16(xs + 16, WT_F32)};
 #if defined(__AVX512F__)
         int st = (int)ps.s;
