@@ -9,23 +9,6 @@
 #include "backends/cpu/cpu_vec.h"
 
 #define KC WT_KERN_KC
-
-/* Runs the statement with DT_ a constant equal to dt (bf16, f16, else f32),
- * so the always-inline kernels it calls are compiled once per weight dtype
- * with the conversion on load fixed. */
-#define BY_DTYPE(dt, ...)                                                                      \
-    do {                                                                                       \
-        if ((dt) == WT_BF16) {                                                                 \
-            const wt_dtype DT_ = WT_BF16;                                                      \
-            __VA_ARGS__;                                                                       \
-        } else if ((dt) == WT_F16) {                                                           \
-            const wt_dtype DT_ = WT_F16;                                                       \
-            __VA_ARGS__;                                                                       \
-        } else {                                                                               \
-            const wt_dtype DT_ = WT_F32;                                                       \
-            __VA_ARGS__;                                                                       \
-        }                                                                                      \
-    } while (0)
 /* Rows of W per dot tile for rows longer than DOT_SHORT_ROW, by columns of
  * x: many rows at once share each load of x, which no longer fits in L1
  * beside the weights. One and two columns take adjacent rows; three and
@@ -340,12 +323,22 @@ KI void dot_fold(const int M, const wt_dtype dt, int64_t R, int64_t P, const cha
 
 #define DOT_FOLD_CASE(M_)                                                                      \
     case M_:                                                                                   \
-        BY_DTYPE(wdt, dot_fold(M_, DT_, R, P, w, ldw, x, ldx, out, ors, oms, acc));            \
+        if (wdt == WT_BF16)                                                                    \
+            dot_fold(M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                   \
+        else if (wdt == WT_F16)                                                                \
+            dot_fold(M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);                    \
+        else                                                                                   \
+            dot_fold(M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);                    \
         return;
 
 #define DOT_CASE(M_, RB_, SP_)                                                                 \
     case M_:                                                                                   \
-        BY_DTYPE(wdt, dot_all(RB_, SP_, M_, DT_, R, P, w, ldw, x, ldx, out, ors, oms, acc));   \
+        if (wdt == WT_BF16)                                                                    \
+            dot_all(RB_, SP_, M_, WT_BF16, R, P, w, ldw, x, ldx, out, ors, oms, acc);          \
+        else if (wdt == WT_F16)                                                                \
+            dot_all(RB_, SP_, M_, WT_F16, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
+        else                                                                                   \
+            dot_all(RB_, SP_, M_, WT_F32, R, P, w, ldw, x, ldx, out, ors, oms, acc);           \
         break;
 
 void wt_kern_dot(int64_t R, int M, int64_t P, const void *w, wt_dtype wdt, int64_t ldw,
@@ -415,7 +408,12 @@ KI void bc_tile(const int mr, const wt_dtype dt, int64_t P, const float *a, int6
 
 #define BC_DT(MR_)                                                                            \
     case MR_:                                                                                 \
-        BY_DTYPE(dt, bc_tile(MR_, DT_, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs));     \
+        if (dt == WT_BF16)                                                                    \
+            bc_tile(MR_, WT_BF16, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);           \
+        else if (dt == WT_F16)                                                                \
+            bc_tile(MR_, WT_F16, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);            \
+        else                                                                                  \
+            bc_tile(MR_, WT_F32, P, a, ars, aps, b, ldb, c, ldc, first, bias, bs);            \
         break;
 
 /* Narrow tiles: c[mr][0..15] += sum_p a(r, p) B(p, 0..15) with f32 B, up to
@@ -705,10 +703,15 @@ static void ab_narrow(int M, wt_dtype bdt, int64_t P, int64_t j_lo, int64_t j_hi
     float y[2][64], ct[2 * WT_KERN_NR];
     int nv = (int)((j_hi - j_lo) / 16);
     const char *bj = (const char *)b + (size_t)j_lo * dt_size(bdt);
-    if (M == 1)
-        BY_DTYPE(bdt, ab_regs(1, DT_, nv, P, a, ars, aps, bj, ldb, y));
-    else
-        BY_DTYPE(bdt, ab_regs(2, DT_, nv, P, a, ars, aps, bj, ldb, y));
+    if (M == 1) {
+        if (bdt == WT_BF16) ab_regs(1, WT_BF16, nv, P, a, ars, aps, bj, ldb, y);
+        else if (bdt == WT_F16) ab_regs(1, WT_F16, nv, P, a, ars, aps, bj, ldb, y);
+        else ab_regs(1, WT_F32, nv, P, a, ars, aps, bj, ldb, y);
+    } else {
+        if (bdt == WT_BF16) ab_regs(2, WT_BF16, nv, P, a, ars, aps, bj, ldb, y);
+        else if (bdt == WT_F16) ab_regs(2, WT_F16, nv, P, a, ars, aps, bj, ldb, y);
+        else ab_regs(2, WT_F32, nv, P, a, ars, aps, bj, ldb, y);
+    }
     for (int t0 = 0; t0 < nv * 16; t0 += WT_KERN_NR) {
         int nj = nv * 16 - t0 < WT_KERN_NR ? nv * 16 - t0 : WT_KERN_NR;
         for (int m = 0; m < M; m++)
@@ -720,7 +723,12 @@ static void ab_narrow(int M, wt_dtype bdt, int64_t P, int64_t j_lo, int64_t j_hi
 /* ab_small for M_ rows of A and B's dtype, then return. */
 #define AB_SMALL(M_)                                                                          \
     do {                                                                                      \
-        BY_DTYPE(bdt, ab_small(M_, DT_, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg));      \
+        if (bdt == WT_BF16)                                                                   \
+            ab_small(M_, WT_BF16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);             \
+        else if (bdt == WT_F16)                                                               \
+            ab_small(M_, WT_F16, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
+        else                                                                                  \
+            ab_small(M_, WT_F32, P, j_lo, j_hi, a, ars, aps, b, ldb, emit, arg);              \
         return;                                                                               \
     } while (0)
 #define AB_CASE(M_)                                                                           \
